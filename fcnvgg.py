@@ -1,0 +1,286 @@
+"""FCN-8s on a VGG16 backbone (Long, Shelhamer and Darrell), in TF1 graph style.
+
+The backbone comes from one of three providers that expose the same tensors
+(`image_input:0`, `keep_prob:0`, `layer3_out:0`, `layer4_out:0`, `layer7_out:0`):
+
+* `savedmodel`: the SavedModel of the widely used `vgg.zip` (tag `vgg16`);
+* `keras`: Keras' ImageNet weights `vgg16_weights_tf_dim_ordering_tf_kernels.h5`, loaded
+  into VGG16 built here, with fc1 and fc2 turned into the convolutions fc6 and fc7;
+* `scratch`: the same VGG16 with He initialisation and an optional width multiplier.
+
+The FCN-8s head puts 1x1 class scores on layers 3, 4 and 7, upsamples each to full size
+with a bilinear-initialised transposed convolution and sums them as l3 + 2*l4 + 4*l7.
+"""
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import download
+import utils
+from upscale import upsample
+
+BACKBONES = ('savedmodel', 'keras', 'scratch')
+VGG_MEAN_BGR = (103.939, 116.779, 123.68)   # Caffe's ImageNet means, in BGR order
+VGG16_BLOCKS = (2, 2, 3, 3, 3)              # convolutions per block
+VGG16_CHANNELS = (64, 128, 256, 512, 512)   # channels of each block
+FC_UNITS = 4096
+FC6_SIZE = 7
+
+VGG_ZIP_URL = 'https://s3-us-west-1.amazonaws.com/udacity-selfdrivingcar/vgg.zip'
+VGG_ZIP_MEMBERS = ('vgg/saved_model.pb', 'vgg/variables/variables.index',
+                   'vgg/variables/variables.data-00000-of-00001')
+KERAS_H5_NAME = 'vgg16_weights_tf_dim_ordering_tf_kernels.h5'
+KERAS_H5_URL = ('https://storage.googleapis.com/tensorflow/keras-applications/vgg16/'
+                + KERAS_H5_NAME)
+KERAS_LAYERS = {f'block{b}_conv{i}': f'conv{b}_{i}'
+                for b, n in enumerate(VGG16_BLOCKS, 1) for i in range(1, n + 1)}
+KERAS_LAYERS.update(fc1='fc6', fc2='fc7')
+OTHER_PROVIDERS = ('--vgg-dir DIR holding vgg.zip (the SavedModel), --vgg-weights '
+                   f'{KERAS_H5_NAME} (Keras ImageNet weights) or --vgg-init scratch')
+
+
+# ---------------------------------------------------------------------------- backbone
+
+def vgg16_widths(width=1.0):
+    """Return {layer name: output channels} of VGG16 scaled by the width multiplier."""
+    def scaled(channels):
+        return max(1, int(round(channels * width)))
+    widths = {f'conv{b}_{i}': scaled(channels)
+              for b, (n, channels) in enumerate(zip(VGG16_BLOCKS, VGG16_CHANNELS), 1)
+              for i in range(1, n + 1)}
+    widths['fc6'] = widths['fc7'] = scaled(FC_UNITS)
+    return widths
+
+
+def conv_relu(x, name, size, channels):
+    """Return relu(conv(x) + b) with He-initialised weights `name/weights`, `name/biases`."""
+    in_channels = x.shape.as_list()[-1]
+    with tf.variable_scope(name):
+        weights = tf.get_variable(
+            'weights', [size, size, in_channels, channels],
+            initializer=tf.random_normal_initializer(
+                stddev=np.sqrt(2.0 / (size * size * in_channels))))
+        biases = tf.get_variable('biases', [channels], initializer=tf.zeros_initializer())
+        return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, weights, 1, 'SAME'), biases))
+
+
+def build_vgg16(widths):
+    """Build VGG16 in the current graph and return {layer name: (weights, biases)}.
+
+    Creates the contract's tensors: `image_input` (BGR 0..255; the Caffe means are
+    subtracted here), `keep_prob` (1.0 unless fed), `layer3_out` (pool3, stride 8),
+    `layer4_out` (pool4, stride 16) and `layer7_out` (fc7 after dropout, stride 32).
+    """
+    image_input = tf.placeholder(tf.float32, [None, None, None, 3], name='image_input')
+    keep_prob = tf.placeholder_with_default(1.0, [], name='keep_prob')
+    x = image_input - tf.constant(VGG_MEAN_BGR, tf.float32)
+    pools = []
+    for b, n in enumerate(VGG16_BLOCKS, 1):
+        for i in range(1, n + 1):
+            x = conv_relu(x, f'conv{b}_{i}', 3, widths[f'conv{b}_{i}'])
+        x = tf.nn.max_pool2d(x, 2, 2, 'SAME', name=f'pool{b}')
+        pools.append(x)
+    x = tf.nn.dropout(conv_relu(x, 'fc6', FC6_SIZE, widths['fc6']), rate=1 - keep_prob)
+    x = tf.nn.dropout(conv_relu(x, 'fc7', 1, widths['fc7']), rate=1 - keep_prob)
+    tf.identity(pools[2], name='layer3_out')
+    tf.identity(pools[3], name='layer4_out')
+    tf.identity(x, name='layer7_out')
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    return {name: (by_name[f'{name}/weights'], by_name[f'{name}/biases']) for name in widths}
+
+
+def load_weights(session, variables, arrays):
+    """Assign {layer: (kernel, bias)} arrays to the matching {layer: (weights, biases)}."""
+    for name, pair in variables.items():
+        for variable, value in zip(pair, arrays[name]):
+            if tuple(variable.shape.as_list()) != value.shape:
+                raise utils.UserError(f'{name}: the file holds shape {value.shape}, the '
+                                      f'network needs {tuple(variable.shape.as_list())}')
+            variable.load(value, session)
+
+
+# ------------------------------------------------------------ pretrained weight files
+
+def savedmodel_dir(vgg_dir):
+    """Return the folder of vgg.zip's SavedModel under `vgg_dir`, fetching it when missing.
+
+    The archive unpacks to `vgg/saved_model.pb` and `vgg/variables/...`; those are the files
+    looked for. A missing archive is downloaded to `vgg_dir/vgg.zip`; files already in
+    `vgg_dir` are never deleted or overwritten.
+    """
+    if all(os.path.isfile(os.path.join(vgg_dir, m)) for m in VGG_ZIP_MEMBERS):
+        return os.path.join(vgg_dir, 'vgg')
+    archive = os.path.join(vgg_dir, 'vgg.zip')
+    if os.path.exists(archive):
+        problem = download.zip_problem(archive, VGG_ZIP_MEMBERS)
+        if problem:
+            raise utils.UserError(f'{problem}; replace it with a complete vgg.zip from '
+                                  f'{VGG_ZIP_URL}, or use {OTHER_PROVIDERS}')
+    else:
+        hint = f'Put the archive at {archive} by hand, or use {OTHER_PROVIDERS}.'
+        download.download_verified(
+            VGG_ZIP_URL, archive, lambda path: download.zip_problem(path, VGG_ZIP_MEMBERS), hint)
+    print(f'[i] Extracting {archive}')
+    download.extract_missing(archive, VGG_ZIP_MEMBERS, vgg_dir)
+    return os.path.join(vgg_dir, 'vgg')
+
+
+def keras_cache_path():
+    """Return where Keras caches its VGG16 ImageNet weights (KERAS_HOME or ~/.keras)."""
+    keras_home = os.environ.get('KERAS_HOME') or os.path.join(os.path.expanduser('~'), '.keras')
+    return os.path.join(keras_home, 'models', KERAS_H5_NAME)
+
+
+def read_keras_vgg16(path):
+    """Return {paper layer name: (kernel, bias)} from Keras' VGG16 HDF5 weights.
+
+    Each layer's arrays are read in the order of its `weight_names` attribute (kernel, then
+    bias). fc1 becomes fc6 [7, 7, C, units]: Keras flattened pool5 in (row, column, channel)
+    order, which is exactly a C-order reshape. fc2 becomes the 1x1 convolution fc7.
+    """
+    import h5py
+    arrays = {}
+    try:
+        with h5py.File(path, 'r') as h5:
+            root = h5['model_weights'] if 'model_weights' in h5 else h5
+            for keras_name, name in KERAS_LAYERS.items():
+                group = root[keras_name]
+                names = [n.decode() if isinstance(n, bytes) else n
+                         for n in group.attrs['weight_names']]
+                arrays[name] = tuple(np.asarray(group[n], np.float32) for n in names[:2])
+    except (OSError, KeyError) as error:
+        raise utils.UserError(f'{path} is not Keras VGG16 weights in the legacy HDF5 layout '
+                              f'({error}); use {OTHER_PROVIDERS}') from None
+    fc6, fc7 = arrays['fc6'][0], arrays['fc7'][0]
+    channels = arrays['conv5_3'][0].shape[-1]
+    arrays['fc6'] = (fc6.reshape(FC6_SIZE, FC6_SIZE, channels, fc6.shape[-1]), arrays['fc6'][1])
+    arrays['fc7'] = (fc7.reshape(1, 1, *fc7.shape), arrays['fc7'][1])
+    return arrays
+
+
+def keras_h5_problem(path):
+    """Return why `path` is not readable Keras VGG16 weights, or None."""
+    try:
+        read_keras_vgg16(path)
+    except utils.UserError as error:
+        return str(error)
+    return None
+
+
+def keras_weights_path(path=None):
+    """Return a path to Keras' VGG16 ImageNet weights, downloading them when missing.
+
+    `path` is the user's file; without it, Keras' own cache, so a user who ever ran Keras'
+    VGG16 already has them.
+    """
+    path = path or keras_cache_path()
+    if not os.path.exists(path):
+        hint = f'Put {KERAS_H5_NAME} at {path} by hand, or use {OTHER_PROVIDERS}.'
+        download.download_verified(KERAS_H5_URL, path, keras_h5_problem, hint)
+    return path
+
+
+# ------------------------------------------------------------------------------ FCN-8s
+
+def class_scores(x, num_classes, name):
+    """Return 1x1 convolution class scores of `x`: a per-location linear classifier."""
+    with tf.variable_scope(name):
+        weights = tf.get_variable('weights', [1, 1, x.shape.as_list()[-1], num_classes],
+                                  initializer=tf.random_normal_initializer(stddev=1e-3))
+        biases = tf.get_variable('biases', [num_classes], initializer=tf.zeros_initializer())
+        return tf.nn.bias_add(tf.nn.conv2d(x, weights, 1, 'SAME'), biases)
+
+
+def masked_cross_entropy(logits, labels):
+    """Return the mean softmax cross-entropy over pixels whose label row is not all zero.
+
+    An all-zero row is "don't care": it gets zero weight, so it changes neither the loss
+    nor any gradient (the fused op's gradient, softmax - label, is not zero for it).
+    """
+    weights = tf.reduce_sum(labels, axis=-1)
+    cross_entropy = tf.nn.softmax_cross_entropy_with_logits_v2(
+        labels=tf.stop_gradient(labels), logits=logits)
+    return tf.div_no_nan(tf.reduce_sum(cross_entropy * weights), tf.reduce_sum(weights),
+                         name='loss')
+
+
+class FCNVGG:
+    """FCN-8s on VGG16 in a TF1 session: build from a backbone, or restore a trained model."""
+
+    def __init__(self, session):
+        self.session = session
+        self.image_input = self.keep_prob = None
+        self.logits = self.softmax = self.classes = None
+        self.num_classes = None
+
+    def build_from_vgg(self, vgg_dir, num_classes, backbone='savedmodel', weights_file=None,
+                       width=1.0):
+        """Build FCN-8s for `num_classes` on a VGG16 backbone and initialise what is new.
+
+        backbone: `savedmodel` (vgg.zip under `vgg_dir`), `keras` (the HDF5 at
+        `weights_file`, or Keras' cache) or `scratch` (He initialisation, `width` times
+        the channels of VGG16). Pretrained values are loaded, never re-initialised.
+        """
+        if backbone not in BACKBONES:
+            raise utils.UserError(f'unknown backbone {backbone!r}; use one of {BACKBONES}')
+        with self.session.graph.as_default():
+            if backbone == 'savedmodel':
+                tf.saved_model.loader.load(self.session, ['vgg16'], savedmodel_dir(vgg_dir))
+            elif backbone == 'keras':
+                arrays = read_keras_vgg16(keras_weights_path(weights_file))
+                widths = {name: kernel.shape[-1] for name, (kernel, _) in arrays.items()}
+                load_weights(self.session, build_vgg16(widths), arrays)
+            else:
+                build_vgg16(vgg16_widths(width))
+            self._build_fcn8s(num_classes)
+            utils.initialize_uninitialized_variables(self.session)
+            self._bind_tensors()
+
+    def _build_fcn8s(self, num_classes):
+        """Add the FCN-8s head on layers 3, 4 and 7 of the backbone in the graph."""
+        graph = self.session.graph
+        layers = [graph.get_tensor_by_name(f'layer{n}_out:0') for n in (3, 4, 7)]
+        upscaled = []
+        with tf.variable_scope('fcn8s'):
+            for layer, name, factor in zip(layers, ('pool3', 'pool4', 'fc7'), (8, 16, 32)):
+                scores = class_scores(layer, num_classes, f'score_{name}')
+                upscaled.append(upsample(scores, num_classes, factor, f'upscore_{name}'))
+        # Long et al.: without weighting the three partial results, learning diverges.
+        logits = tf.add_n([upscaled[0], 2.0 * upscaled[1], 4.0 * upscaled[2]], name='logits')
+        tf.nn.softmax(logits, name='softmax')
+        tf.argmax(logits, axis=-1, output_type=tf.int32, name='classes')
+
+    def _bind_tensors(self):
+        """Look the model's tensors up by their stable names."""
+        graph = self.session.graph
+        self.image_input = graph.get_tensor_by_name('image_input:0')
+        self.keep_prob = graph.get_tensor_by_name('keep_prob:0')
+        self.logits = graph.get_tensor_by_name('logits:0')
+        self.softmax = graph.get_tensor_by_name('softmax:0')
+        self.classes = graph.get_tensor_by_name('classes:0')
+        self.num_classes = self.logits.shape.as_list()[-1]
+
+    def build_from_metagraph(self, metagraph_file, checkpoint_file):
+        """Restore a trained model from a checkpoint's metagraph and values, for inference."""
+        for path in (metagraph_file, checkpoint_file + '.index'):
+            if not os.path.isfile(path):
+                raise utils.UserError(f'missing checkpoint file {path}')
+        with self.session.graph.as_default():
+            saver = tf.train.import_meta_graph(metagraph_file)
+            saver.restore(self.session, checkpoint_file)
+            self._bind_tensors()
+
+    def get_optimizer(self, labels, learning_rate=1e-4):
+        """Return (train op, loss): Adam on the masked softmax cross-entropy against `labels`.
+
+        `labels` is one-hot [B, H, W, num_classes]; all-zero rows are don't-care pixels.
+        The train op also advances the global step.
+        """
+        with self.session.graph.as_default():
+            loss = masked_cross_entropy(self.logits, labels)
+            step = tf.train.get_or_create_global_step()
+            train_op = tf.train.AdamOptimizer(learning_rate).minimize(
+                loss, global_step=step, name='train_op')
+            utils.initialize_uninitialized_variables(self.session)
+        return train_op, loss
