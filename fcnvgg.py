@@ -271,16 +271,21 @@ class FCNVGG:
             saver.restore(self.session, checkpoint_file)
             self._bind_tensors()
 
-    def get_optimizer(self, labels, learning_rate=1e-4):
+    def get_optimizer(self, labels, learning_rate=1e-4, loss_scale=False):
         """Return (train op, loss): Adam on the masked softmax cross-entropy against `labels`.
 
         `labels` is one-hot [B, H, W, num_classes]; all-zero rows are don't-care pixels.
-        The train op also advances the global step.
+        The train op also advances the global step. `loss_scale` adds dynamic loss scaling,
+        which fp16 training needs so that small gradients do not flush to zero.
         """
         with self.session.graph.as_default():
             loss = masked_cross_entropy(self.logits, labels)
             step = tf.train.get_or_create_global_step()
-            train_op = tf.train.AdamOptimizer(learning_rate).minimize(
+            optimizer = tf.train.AdamOptimizer(learning_rate)
+            if loss_scale:
+                optimizer = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
+                    optimizer, 'dynamic')
+            train_op = optimizer.minimize(
                 loss, global_step=step, name='train_op')
             utils.initialize_uninitialized_variables(self.session)
         return train_op, loss
