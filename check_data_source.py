@@ -89,9 +89,7 @@ def write_examples(source, count, output_dir):
     """Write the first `count` training samples blended with their label colours as PNG."""
     if count == 0:
         return
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise utils.UserError(f'the output directory {output_dir} is a file; pass a directory')
-    os.makedirs(output_dir, exist_ok=True)
+    utils.make_directory(output_dir, 'output directory')
     count = min(count, source.num_training)
     batches = source.train_generator(BATCH_SIZE)
     files = getattr(batches, 'files', None)

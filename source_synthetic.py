@@ -71,10 +71,10 @@ def read_settings(data_dir):
     When the file is missing it is written with the defaults, which records what the data
     set is. Raises `UserError` for a file that is not valid JSON or has bad values.
     """
+    if not data_dir:
+        raise utils.UserError('no data directory given for the synthetic data set')
+    utils.make_directory(data_dir, 'synthetic data directory')
     path = os.path.join(data_dir, SETTINGS_FILE)
-    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
-        raise utils.UserError(f'the synthetic data directory {data_dir} is a file; pass a '
-                              f'directory (it is created if missing)')
     settings = dict(DEFAULTS)
     if os.path.exists(path):
         try:
@@ -88,12 +88,19 @@ def read_settings(data_dir):
                                   f'{", ".join(DEFAULTS)}, e.g. {json.dumps(DEFAULTS)}')
         settings.update(given)
     else:
-        os.makedirs(data_dir, exist_ok=True)
+        write_settings(path, settings)
+    check_settings(settings, path)
+    return settings
+
+
+def write_settings(path, settings):
+    """Record the settings of a new data set in `path`."""
+    try:
         with open(path, 'w', encoding='utf-8') as file:
             json.dump(settings, file)
             file.write('\n')
-    check_settings(settings, path)
-    return settings
+    except OSError as error:
+        raise utils.UserError(f'cannot write {path}: {error.strerror or error}') from None
 
 
 def check_settings(settings, path):
@@ -134,8 +141,8 @@ def generate_missing(folder, settings):
             todo.append((index, image_path, missing))
     if not todo:
         return
-    os.makedirs(os.path.join(folder, 'images'), exist_ok=True)
-    os.makedirs(os.path.join(folder, 'labels'), exist_ok=True)
+    for part in ('images', 'labels'):
+        utils.make_directory(os.path.join(folder, part), 'synthetic data folder')
     scenes = 'scene' if len(todo) == 1 else 'scenes'
     print(f'[i] Generating {len(todo)} synthetic road {scenes} ({width}x{height}, seed '
           f'{settings["seed"]}) in {folder}')

@@ -186,6 +186,16 @@ def require_directory(path, what, hint):
         raise UserError(f'the {what} data directory {path} is a file, not a directory; {hint}')
 
 
+def make_directory(path, what):
+    """Create directory `path` and its parents if missing; `UserError` when that cannot be."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f'the {what} {path} is a file; pass a directory')
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f'cannot create the {what} {path}: {error.strerror or error}') from None
+
+
 def quiet_opencv():
     """Silence OpenCV's own warnings (e.g. about a truncated PNG): the scripts report unreadable
     files themselves, in one line that names the file."""
@@ -307,10 +317,14 @@ def colors_to_class_map(label_bgr, colors, unknown=-1):
 
 
 def one_hot(class_map, num_classes):
-    """One-hot float32 labels [..., num_classes] from class indices [...]; -1 (don't care)
-    gives an all-zero row."""
+    """One-hot float32 labels [..., num_classes] from class indices [...]; -1 (don't care), or
+    any index outside 0..num_classes-1, gives an all-zero row."""
     class_map = np.asarray(class_map)
-    return (class_map[..., None] == np.arange(num_classes)).astype(np.float32)
+    # A table with one row per class and a last, all-zero row: one gather is several times
+    # faster than comparing every pixel with every class.
+    table = np.eye(num_classes + 1, num_classes, dtype=np.float32)
+    rows = np.where((class_map >= 0) & (class_map < num_classes), class_map, num_classes)
+    return np.take(table, rows, axis=0)
 
 
 def labels_to_class_map(labels):
@@ -334,13 +348,20 @@ def check_one_hot(labels, allow_zero_rows=False):
 
     With `allow_zero_rows` (a source with `ignores_pixels`), all-zero rows are not bad; they
     are still marked in `zero` so that a report can count them apart. A row is one-hot when it
-    has exactly one non-zero entry and its maximum is 1 (so that entry is the 1); NaN counts as
-    non-zero and fails the maximum. Returns `OneHotCheck(bad, zero)`.
+    has exactly one non-zero entry and sums to 1 (with one non-zero entry, the sum is that
+    entry, exactly); NaN counts as non-zero and never sums to 1. Returns
+    `OneHotCheck(bad, zero)`.
     """
     labels = np.asarray(labels)
-    nonzero = np.count_nonzero(labels, axis=-1)
-    valid = (nonzero == 1) & (labels.max(axis=-1) == 1)
-    zero = nonzero == 0
+    nonzero = labels != 0
+    # einsum sums the short class axis several times faster than ndarray.sum or max; byte
+    # counts are exact below 256 classes.
+    if labels.shape[-1] < 256:
+        count = np.einsum('...k->...', nonzero.view(np.uint8))
+    else:
+        count = np.count_nonzero(nonzero, axis=-1)
+    valid = (count == 1) & (np.einsum('...k->...', labels) == 1)
+    zero = count == 0
     bad = ~valid & ~zero if allow_zero_rows else ~valid
     return OneHotCheck(bad, zero)
 

@@ -140,6 +140,7 @@ def test_one_hot_and_back():
     assert labels[0, 1].tolist() == [0, 0, 1] and labels[0, 2].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(utils.labels_to_class_map(labels), classes)
     assert utils.labels_to_class_map(labels[None]).shape == (1, 2, 3)
+    assert utils.one_hot(np.array([3, 7, -5]), 3).tolist() == [[0, 0, 0]] * 3
 
 
 def test_check_one_hot_finds_every_kind_of_bad_row():
