@@ -2,8 +2,8 @@
 
 Each scene has sky, a road with lane markings (labelled road), sidewalks, buildings or
 vegetation beside the street, cars on the road and pedestrians on the sidewalks, drawn in
-perspective with varied colours, lighting, positions, shadows and noise. Everything follows
-from a seed, so the same settings give the same pixels on every machine.
+perspective with varied colours, lighting, positions, shadows and noise. Scene i follows
+from (seed, i) alone, so the same settings give the same scenes.
 
 The scenes are written to `data_dir` as ordinary PNG photos and colour labels and then read
 like any other data set. `<data_dir>/synthetic.json` holds the settings (written with the
@@ -275,10 +275,10 @@ def draw_sky(canvas, street, rng):
     fraction = np.linspace(0, 1, canvas.height, dtype=np.float32)[:, None, None]
     canvas.image[:] = top * (1 - fraction) + bottom * fraction
     canvas.classes[:] = SKY
-    for _ in range(rng.integers(0, 4)):
-        canvas.ellipse(rng.uniform(0, canvas.width), rng.uniform(0, street.horizon * 0.6),
-                       canvas.width * rng.uniform(0.05, 0.15), canvas.height * rng.uniform(0.03, 0.08),
-                       jitter(rng, (235, 235, 235), 15))
+    for _ in range(rng.integers(0, 4)):  # clouds
+        x, y = rng.uniform(0, canvas.width), rng.uniform(0, street.horizon * 0.6)
+        rx, ry = canvas.width * rng.uniform(0.05, 0.15), canvas.height * rng.uniform(0.03, 0.08)
+        canvas.ellipse(x, y, rx, ry, jitter(rng, (235, 235, 235), 15))
 
 
 def draw_roadside(canvas, street, rng):

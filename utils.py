@@ -68,7 +68,7 @@ CONTRACT_HINT = 'see "Data sources" in README.md'
 
 
 def available_sources():
-    """Names of the data sources (`source_<name>.py`) next to the scripts and on the Python path."""
+    """Names of the data sources (`source_<name>.py`) beside the scripts and on the Python path."""
     paths = [SCRIPT_DIR] + [path for path in sys.path if os.path.isdir(path or '.')]
     names = set()
     for module in pkgutil.iter_modules(paths):
@@ -172,7 +172,8 @@ def _is_color(color):
 
 def check_valid_fraction(valid_fraction):
     """Raise `UserError` unless 0 <= valid_fraction < 1."""
-    if (isinstance(valid_fraction, bool) or not isinstance(valid_fraction, (int, float))
+    if (isinstance(valid_fraction, bool)
+            or not isinstance(valid_fraction, (int, float, np.integer, np.floating))
             or not 0 <= valid_fraction < 1):
         raise UserError(f'the validation fraction must be at least 0 and below 1, not '
                         f'{valid_fraction!r}')
