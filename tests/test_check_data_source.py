@@ -176,6 +176,48 @@ def test_built_in_sources_name_the_label_file_and_unmirror_coordinates(tmp_path)
     assert '[!] training: 5 samples' in result.stdout
 
 
+# The README's example of a new source on image + colour-label files.
+README_SOURCE = """
+import os
+
+import utils
+
+
+class MyData(utils.ImageLabelSource):
+    image_size = (64, 32)
+    num_classes = 3
+    class_names = ['background', 'road', 'car']
+    label_colors = {0: (0, 0, 0), 1: (128, 64, 128), 2: (142, 0, 0)}
+
+    def find_samples(self, data_dir, valid_fraction):
+        images = utils.find_files(os.path.join(data_dir, 'images'), '.png')
+        label_for = lambda image: os.path.join(data_dir, 'labels', os.path.basename(image))
+        pairs = utils.collect_samples(images, label_for, 'my data')
+        return utils.split_samples(pairs, valid_fraction, self.seed)
+
+
+def get_source():
+    return MyData()
+"""
+
+
+def test_readme_example_source_works(tmp_path):
+    (tmp_path / 'source_mydata.py').write_text(README_SOURCE)
+    for part in ('images', 'labels'):
+        (tmp_path / 'data' / part).mkdir(parents=True)
+    for index in range(10):
+        label = np.zeros((40, 80, 3), np.uint8)
+        label[20:] = (128, 64, 128)
+        label[25:35, 10 + index:30 + index] = (142, 0, 0)
+        cv2.imwrite(str(tmp_path / 'data' / 'labels' / f'{index}.png'), label)
+        cv2.imwrite(str(tmp_path / 'data' / 'images' / f'{index}.png'), label + 50)
+    result = run('mydata', tmp_path / 'data', tmp_path / 'out', '--samples', 3,
+                 extra_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '[i] training: 9 samples, 18,432 pixels, 0 bad in 0 samples' in result.stdout
+    assert len(os.listdir(tmp_path / 'out')) == 3
+
+
 def test_help_explains_the_interface():
     result = run('--help')
     assert result.returncode == 0
