@@ -277,3 +277,15 @@ def test_unreachable_download_gives_one_clear_line(tmp_path, backbone):
     assert 'Network is unreachable' in last and 'by hand' in last
     assert '--vgg-init scratch' in last
     assert sorted(os.listdir(vgg_dir)) == ['keep.txt']
+
+
+def test_fc6_by_matmul_equals_the_convolution():
+    rng = np.random.RandomState(5)
+    x = rng.normal(0, 1, [2, 3, 8, 16]).astype(np.float32)
+    weights = rng.normal(0, 0.1, [7, 7, 16, 24]).astype(np.float32)
+    with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+        by_matmul = fcnvgg.conv2d_by_matmul(tf.constant(x), tf.constant(weights))
+        convolved = tf.nn.conv2d(tf.constant(x), tf.constant(weights), 1, 'SAME')
+        got, expected = session.run([by_matmul, convolved])
+    assert got.shape == (2, 3, 8, 24)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
