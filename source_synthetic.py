@@ -26,7 +26,7 @@ import utils
 
 SETTINGS_FILE = 'synthetic.json'
 DEFAULTS = {'image_size': [256, 96], 'num_samples': 400, 'seed': 0}
-VERSION = 1  # bump when the scenes change, so that old and new files never mix
+VERSION = 2  # bump when the scenes change, so that old and new files never mix
 
 CLASS_NAMES = ['sky', 'road', 'sidewalk', 'building', 'vegetation', 'car', 'person']
 SKY, ROAD, SIDEWALK, BUILDING, VEGETATION, CAR, PERSON = range(len(CLASS_NAMES))
@@ -177,8 +177,7 @@ class Canvas:
 
     def polygon(self, points, color, label=None):
         """Fill a polygon [(x, y), ...] with a BGR colour, and with `label` in the class map."""
-        points = np.round(np.asarray(points, dtype=np.float64) * 16).astype(np.int32)
-        points = points.reshape(-1, 1, 2)
+        points = fixed_point(points).reshape(-1, 1, 2)
         cv2.fillPoly(self.image, [points], tuple(float(c) for c in color), cv2.LINE_8, 4)
         if label is not None:
             cv2.fillPoly(self.classes, [points], int(label), cv2.LINE_8, 4)
@@ -189,12 +188,32 @@ class Canvas:
 
     def ellipse(self, cx, cy, rx, ry, color, label=None):
         """Fill an axis-aligned ellipse with centre (cx, cy) and radii (rx, ry)."""
-        center = (int(round(cx * 16)), int(round(cy * 16)))
-        axes = (max(1, int(round(rx * 16))), max(1, int(round(ry * 16))))
-        cv2.ellipse(self.image, center, axes, 0, 0, 360, tuple(float(c) for c in color), -1,
-                    cv2.LINE_8, 4)
+        center, axes = fixed_point([(cx, cy), (rx, ry)])
+        axes = tuple(np.maximum(axes, 1))
+        cv2.ellipse(self.image, tuple(center), axes, 0, 0, 360, tuple(float(c) for c in color),
+                    -1, cv2.LINE_8, 4)
         if label is not None:
-            cv2.ellipse(self.classes, center, axes, 0, 0, 360, int(label), -1, cv2.LINE_8, 4)
+            cv2.ellipse(self.classes, tuple(center), axes, 0, 0, 360, int(label), -1, cv2.LINE_8,
+                        4)
+
+    def darken(self, points, factor, where=None):
+        """Darken the photo inside a polygon (a shadow), only on `where` (a class mask) if
+        given; the classes stay what they are."""
+        mask = np.zeros(self.classes.shape, dtype=np.uint8)
+        cv2.fillPoly(mask, [fixed_point(points).reshape(-1, 1, 2)], 1, cv2.LINE_8, 4)
+        inside = mask == 1 if where is None else (mask == 1) & where
+        self.image[inside] *= factor
+
+
+def fixed_point(points):
+    """Points as int32 with 4 fractional bits, as OpenCV's `shift=4` wants them."""
+    return np.round(np.asarray(points, dtype=np.float64) * 16).astype(np.int32)
+
+
+def ellipse_points(cx, cy, rx, ry, count=24):
+    """A polygon approximating an ellipse."""
+    angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    return np.stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)], axis=1)
 
 
 class Street:
@@ -392,13 +411,11 @@ def draw_shadow(canvas, street, rng):
     """A darker band across the ground, as a tree or a building would cast (photo only)."""
     y0 = street.row(rng.uniform(0.1, 0.9))
     y1 = y0 + canvas.height * rng.uniform(0.04, 0.15)
-    mask = np.zeros(canvas.classes.shape, dtype=np.uint8)
     x0, x1 = sorted(rng.uniform(-0.2, 1.2, 2) * canvas.width)
     skew = canvas.width * rng.uniform(-0.15, 0.15)
-    points = np.round(np.array([(x0, y0), (x1, y0), (x1 + skew, y1), (x0 + skew, y1)]) * 16)
-    cv2.fillPoly(mask, [points.astype(np.int32).reshape(-1, 1, 2)], 1, cv2.LINE_8, 4)
-    ground = (mask == 1) & ((canvas.classes == ROAD) | (canvas.classes == SIDEWALK))
-    canvas.image[ground] *= rng.uniform(0.55, 0.8)
+    ground = (canvas.classes == ROAD) | (canvas.classes == SIDEWALK)
+    canvas.darken([(x0, y0), (x1, y0), (x1 + skew, y1), (x0 + skew, y1)],
+                  rng.uniform(0.55, 0.8), ground)
 
 
 def add_texture(canvas, rng):
@@ -419,13 +436,13 @@ def add_texture(canvas, rng):
 def car_depths(rng):
     """How near each car is (0 horizon .. 1 bottom row; a little over 1 is cut off)."""
     count = rng.choice(4, p=[0.15, 0.35, 0.3, 0.2])
-    return rng.uniform(0.3, 1.05, count)
+    return rng.uniform(0.4, 1.05, count)
 
 
 def person_depths(rng):
     """How near each pedestrian's feet are."""
-    count = rng.choice(4, p=[0.2, 0.35, 0.3, 0.15])
-    return rng.uniform(0.45, 1.0, count)
+    count = rng.choice(4, p=[0.1, 0.35, 0.35, 0.2])
+    return rng.uniform(0.55, 1.0, count)
 
 
 def draw_car(canvas, street, rng, depth):
@@ -441,7 +458,7 @@ def draw_car(canvas, street, rng, depth):
     x1 = x0 + car_width
     paint = jitter(rng, pick(rng, [(40, 40, 200), (170, 90, 30), (235, 235, 235), (30, 30, 30),
                                    (180, 180, 175), (40, 200, 230), (60, 140, 40)]), 25)
-    canvas.ellipse((x0 + x1) / 2, bottom, car_width * 0.6, car_width * 0.06, (25, 25, 25))
+    canvas.darken(ellipse_points((x0 + x1) / 2, bottom, car_width * 0.55, car_width * 0.05), 0.6)
     wheel = car_width * 0.11
     for x in (x0 + car_width * 0.18, x1 - car_width * 0.18):
         canvas.ellipse(x, bottom - wheel, wheel * 0.9, wheel, (20, 20, 20), CAR)
@@ -465,8 +482,8 @@ def draw_person(canvas, street, rng, depth):
     """A pedestrian on one of the sidewalks: legs, torso with arms, head."""
     width, height = canvas.width, canvas.height
     feet = street.row(depth)
-    tall = height * rng.uniform(0.45, 0.7) * (0.35 + 0.65 * depth)
-    broad = tall * rng.uniform(0.22, 0.3)
+    tall = height * rng.uniform(0.5, 0.75) * (0.35 + 0.65 * depth)
+    broad = tall * rng.uniform(0.25, 0.32)
     spans = []
     for road_edge, outer_edge in ((street.road_left, street.walk_left),
                                   (street.road_right, street.walk_right)):
