@@ -37,3 +37,81 @@ class ConfusionMatrix:
         """Return the mean IoU over classes present in ground truth or prediction."""
         iou = self.iou()
         return float(np.nanmean(iou)) if np.isfinite(iou).any() else float('nan')
+
+
+KITTI_THRESHOLDS = np.arange(256) / 255.0
+# Official Cityscapes label ids of the 19 classes the benchmark evaluates.
+CITYSCAPES_EVALUATED_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31,
+                            32, 33)
+
+
+def binary_scores(confusion, positive=1):
+    """Return precision, recall and F1 of class `positive` from a confusion matrix."""
+    hits = confusion.matrix[positive, positive]
+    predicted, actual = confusion.matrix[:, positive].sum(), confusion.matrix[positive].sum()
+    precision = hits / predicted if predicted else float('nan')
+    recall = hits / actual if actual else float('nan')
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else float('nan')
+    return {'precision': float(precision), 'recall': float(recall), 'f1': float(f1)}
+
+
+class MaxF:
+    """KITTI-style MaxF: the best F-measure over thresholds of the positive probability.
+
+    A pixel counts as positive at threshold t when its probability is >= t. Probabilities
+    are binned by threshold as they arrive, so the sweep costs one pass over the pixels.
+    """
+
+    def __init__(self, thresholds=KITTI_THRESHOLDS):
+        self.thresholds = np.asarray(thresholds, np.float64)
+        self.positives = np.zeros(len(self.thresholds) + 1, np.int64)
+        self.negatives = np.zeros(len(self.thresholds) + 1, np.int64)
+
+    def update(self, truth, probability, positive=1):
+        """Add pixels: class map `truth` (negative: don't care) and positive probabilities."""
+        truth, probability = np.asarray(truth).ravel(), np.asarray(probability).ravel()
+        cared = truth >= 0
+        # Number of thresholds <= p: the pixel is positive at thresholds 0 .. bins - 1.
+        bins = np.searchsorted(self.thresholds, probability[cared], side='right')
+        is_positive = truth[cared] == positive
+        size = len(self.thresholds) + 1
+        self.positives += np.bincount(bins[is_positive], minlength=size)
+        self.negatives += np.bincount(bins[~is_positive], minlength=size)
+
+    def result(self):
+        """Return {'max_f', 'threshold', 'precision', 'recall'} at the best threshold."""
+        true_pos = self.positives.sum() - np.cumsum(self.positives)[:-1]
+        false_pos = self.negatives.sum() - np.cumsum(self.negatives)[:-1]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            precision = true_pos / (true_pos + false_pos)
+            recall = true_pos / self.positives.sum()
+            f = np.nan_to_num(2 * precision * recall / (precision + recall))
+        best = int(np.argmax(f))
+        return {'max_f': float(f[best]), 'threshold': float(self.thresholds[best]),
+                'precision': float(np.nan_to_num(precision[best])),
+                'recall': float(np.nan_to_num(recall[best]))}
+
+
+def cityscapes_benchmark(confusion, label_ids):
+    """Return ({label id: IoU}, mean IoU) of the 19 classes the Cityscapes benchmark scores.
+
+    As the official script: ground truth of a class it does not evaluate is left out; a
+    prediction of such a class on an evaluated pixel still counts as a miss (false
+    negative); false positives count only on evaluated ground truth; a class absent from
+    both ground truth and prediction is nan and left out of the mean.
+    """
+    index = {int(label_id): c for c, label_id in enumerate(label_ids)}
+    evaluated = [index[i] for i in CITYSCAPES_EVALUATED_IDS if i in index]
+    matrix = confusion.matrix
+    scores = {}
+    for label_id in CITYSCAPES_EVALUATED_IDS:
+        if label_id not in index:
+            continue
+        c = index[label_id]
+        hits = matrix[c, c]
+        misses = matrix[c].sum() - hits
+        false_pos = matrix[[e for e in evaluated if e != c], c].sum()
+        total = hits + misses + false_pos
+        scores[label_id] = float(hits / total) if total else float('nan')
+    values = [v for v in scores.values() if not np.isnan(v)]
+    return scores, (float(np.mean(values)) if values else float('nan'))

@@ -12,28 +12,17 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from conftest import ROOT
-
-TINY = ['--data-source', 'synthetic', '--vgg-init', 'scratch', '--vgg-width', '0.0625',
-        '--batch-size', '4']
-
-
-def write_tiny_synthetic(data_dir, num_samples=12):
-    """Ask the synthetic source for a tiny data set in `data_dir`."""
-    os.makedirs(data_dir, exist_ok=True)
-    with open(os.path.join(data_dir, 'synthetic.json'), 'w') as handle:
-        json.dump({'image_size': [64, 32], 'num_samples': num_samples, 'seed': 3}, handle)
-    return str(data_dir)
+from scripts import TINY, last_line, run_script, script_command, write_tiny_synthetic
 
 
 def main_command(*args):
     """Return the command line that runs main.py with `args`."""
-    return [sys.executable, os.path.join(ROOT, 'main.py'), *args]
+    return script_command('main.py', *args)
 
 
 def run_main(*args, env=None):
     """Run main.py; return the completed process (text output)."""
-    return subprocess.run(main_command(*args), capture_output=True, text=True, timeout=600,
-                          env=env, cwd=ROOT)
+    return run_script('main.py', *args, env=env)
 
 
 def read_events(directory):
@@ -60,11 +49,6 @@ def checkpoint_steps(run_dir):
 def epochs_done(prefix):
     """Return the completed-epoch count stored in a checkpoint."""
     return int(tf.train.load_variable(prefix, 'epochs_done'))
-
-
-def last_line(text):
-    """Return the last non-empty line of `text`."""
-    return text.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope='module')

@@ -45,3 +45,58 @@ def test_perfect_prediction_and_dont_care():
     wrong = ConfusionMatrix(3)
     wrong.update(truth, np.zeros_like(truth))
     np.testing.assert_allclose(wrong.iou(), [0.25, 0.0, 0.0])
+
+
+def test_max_f_equals_brute_force_threshold_sweep():
+    from metrics import KITTI_THRESHOLDS, MaxF
+    rng = np.random.RandomState(7)
+    truth = rng.choice([-1, 0, 1], size=[4, 30, 40], p=[0.1, 0.5, 0.4])
+    probability = np.clip(0.35 * (truth == 1) + rng.uniform(0, 0.7, truth.shape), 0, 1)
+    probability[0, 0, :10] = KITTI_THRESHOLDS[100:110]     # exactly on thresholds
+    sweep = MaxF()
+    for t, p in zip(truth, probability):
+        sweep.update(t, p)
+    best_f, best_t = -1, None
+    cared = truth >= 0
+    for threshold in KITTI_THRESHOLDS:
+        predicted = probability[cared] >= threshold
+        actual = truth[cared] == 1
+        tp = (predicted & actual).sum()
+        precision = tp / predicted.sum() if predicted.sum() else 0
+        recall = tp / actual.sum()
+        f = 2 * precision * recall / (precision + recall) if precision + recall else 0
+        if f > best_f:
+            best_f, best_t = f, threshold
+    result = sweep.result()
+    assert result['max_f'] == pytest.approx(best_f, abs=1e-12)
+    assert result['threshold'] == best_t
+    assert 0.5 < result['max_f'] < 1
+
+
+def test_binary_scores():
+    from metrics import binary_scores
+    confusion = ConfusionMatrix(2)
+    confusion.update(np.array([1, 1, 1, 0, 0, -1]), np.array([1, 1, 0, 1, 0, 1]))
+    scores = binary_scores(confusion)
+    assert scores['precision'] == pytest.approx(2 / 3) and scores['recall'] == pytest.approx(2 / 3)
+    assert scores['f1'] == pytest.approx(2 / 3)
+
+
+def test_cityscapes_benchmark_follows_the_official_rules():
+    from metrics import cityscapes_benchmark
+    label_ids = [0, 7, 8, 26]          # unlabeled (ignored), road, sidewalk, car
+    unlabeled, road, sidewalk, car = range(4)
+    truth = np.array([road, road, unlabeled, sidewalk, sidewalk, sidewalk])
+    prediction = np.array([road, road, road, unlabeled, road, sidewalk])
+    confusion = ConfusionMatrix(4)
+    confusion.update(truth, prediction)
+    scores, mean = cityscapes_benchmark(confusion, label_ids)
+    # road: 2 hits; its prediction on ignored ground truth is not a false positive, its
+    # prediction on a sidewalk pixel is.
+    assert scores[7] == pytest.approx(2 / 3)
+    # sidewalk: 1 hit; the pixel predicted 'unlabeled' (an ignored class) is still a miss.
+    assert scores[8] == pytest.approx(1 / 3)
+    # car: absent from both, so nan and out of the mean.
+    assert np.isnan(scores[26])
+    assert mean == pytest.approx(0.5)
+    assert set(scores) == {7, 8, 26}

@@ -1,0 +1,100 @@
+"""Scoring a trained model on its data source's validation split (infer.py --evaluate)."""
+import json
+import math
+import os
+
+import numpy as np
+from tqdm import tqdm
+
+import metrics
+import utils
+
+
+def load_validation_source(settings, data_source=None, data_dir=None):
+    """Return the run's data source (or `data_source`), loaded with the run's split."""
+    name = data_source or settings['data_source']
+    source = utils.load_data_source(name)
+    if hasattr(source, 'seed'):
+        source.seed = settings.get('seed', 0)
+    directory = data_dir or settings['data_dir']
+    try:
+        source.load_data(directory, settings.get('valid_fraction', 0.1))
+    except OSError as error:
+        raise utils.UserError(f'cannot load {name} data from {directory}: {error}') from None
+    if source.num_classes != settings['num_classes']:
+        raise utils.UserError(f'{name} has {source.num_classes} classes, the run was trained '
+                              f'for {settings["num_classes"]}')
+    if not source.num_validation:
+        raise utils.UserError(f'{name} has no validation samples in {directory} to evaluate')
+    return source
+
+
+def score(session, model, source, batch_size):
+    """Return the metrics dict of the model on the source's validation split."""
+    confusion = metrics.ConfusionMatrix(source.num_classes)
+    max_f = metrics.MaxF() if source.num_classes == 2 else None
+    with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
+        for images, labels in source.valid_generator(batch_size):
+            softmax, classes = session.run([model.softmax, model.classes],
+                                           {model.image_input: images, model.keep_prob: 1.0})
+            truth = utils.labels_to_class_map(labels)
+            confusion.update(truth, classes)
+            if max_f:
+                max_f.update(truth, softmax[..., 1])
+            bar.update(len(images))
+    names = list(getattr(source, 'class_names', None) or
+                 [f'class {c}' for c in range(source.num_classes)])
+    result = {'images': int(source.num_validation), 'pixels': int(confusion.matrix.sum()),
+              'pixel_accuracy': confusion.pixel_accuracy(), 'mean_iou': confusion.mean_iou(),
+              'iou': dict(zip(names, confusion.iou().tolist()))}
+    if max_f:
+        result.update(metrics.binary_scores(confusion))
+        best = max_f.result()
+        result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
+    label_ids = getattr(source, 'label_ids', None)
+    if label_ids is not None:
+        by_id, mean = metrics.cityscapes_benchmark(confusion, label_ids)
+        id_names = dict(zip((int(i) for i in label_ids), names))
+        result['cityscapes'] = {'mean_iou': mean,
+                                'iou': {id_names[i]: v for i, v in by_id.items()}}
+    return result
+
+
+def json_ready(value):
+    """Return `value` with NaN turned into None, which JSON can hold."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def print_metrics(result):
+    """Print the metrics as [i] lines."""
+    print(f'[i] {result["images"]} images: pixel accuracy {result["pixel_accuracy"]:.4f}, '
+          f'mean IoU {result["mean_iou"]:.4f}')
+    for name, value in result['iou'].items():
+        print(f'[i]   {name:<20s} {"-" if np.isnan(value) else f"{value:.4f}"}')
+    if 'max_f' in result:
+        print(f'[i] precision {result["precision"]:.4f}, recall {result["recall"]:.4f}, F1 '
+              f'{result["f1"]:.4f}, MaxF {result["max_f"]:.4f} at threshold '
+              f'{result["max_f_threshold"]:.4f}')
+    if 'cityscapes' in result:
+        print(f'[i] Cityscapes benchmark (19 classes) mean IoU '
+              f'{result["cityscapes"]["mean_iou"]:.4f}')
+
+
+def evaluate(session, model, settings, args, checkpoint):
+    """Score the restored model, print the metrics and write metrics.json; return them."""
+    source = load_validation_source(settings, args.data_source, args.data_dir)
+    result = score(session, model, source, args.batch_size)
+    result['checkpoint'] = os.path.basename(checkpoint)
+    print_metrics(result)
+    directory = args.output_dir or args.name
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, 'metrics.json')
+    with open(path + '.tmp', 'w') as handle:
+        json.dump(json_ready(result), handle, indent=2)
+    os.replace(path + '.tmp', path)
+    print(f'[i] Metrics written to {path}')
+    return result
