@@ -51,6 +51,8 @@ def parse_args(argv=None):
     add('--masks', action='store_true', help='also write <name>_classes.png (class indices) '
         'and <name>_colors.png (class colours)')
     add('--skip-existing', action='store_true', help='leave inputs whose outputs all exist')
+    add('--shard', type=parse_shard, metavar='K/N', help='paint only the K-th of N disjoint '
+        'parts of the sorted input list (K = 1..N), so N machines or GPUs share a folder')
     add('--precision', choices=precision.PRECISIONS, help="fp32, bf16 or fp16 (default: the "
         "run's); falls back to fp32 where the hardware lacks it")
     add('--evaluate', action='store_true', help="score the data source's validation split: "
@@ -59,6 +61,22 @@ def parse_args(argv=None):
     add('--export', metavar='DIR', help='write a TF SavedModel with a serving signature '
         '(BGR images of any size in; class map and probabilities out)')
     return parser.parse_args(argv)
+
+
+def parse_shard(text):
+    """Return (k, n) from 'K/N' with 1 <= K <= N, for argparse."""
+    try:
+        k, n = (int(part) for part in text.split('/'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not K/N, e.g. 2/4') from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f'{text!r}: K must be between 1 and N')
+    return k, n
+
+
+def shard(items, k, n):
+    """Return the K-th of N disjoint parts of `items` (every N-th item from the K-th)."""
+    return items[k - 1::n]
 
 
 def validate_args(args):
@@ -240,6 +258,9 @@ def paint(painter, args):
     if not inputs:
         raise utils.UserError(f'{args.samples_dir} holds no png, jpg, jpeg, mp4, avi, mov or '
                               'mkv files' + ('' if args.recursive else ' (try --recursive)'))
+    if args.shard:
+        inputs = shard(inputs, *args.shard)
+        print(f'[i] Shard {args.shard[0]}/{args.shard[1]}: {len(inputs)} input(s)')
     done = [r for r in inputs if args.skip_existing and
             all(os.path.exists(p) for p in output_paths(args.output_dir, r, args.masks))]
     todo = [r for r in inputs if r not in set(done)]

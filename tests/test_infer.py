@@ -223,3 +223,29 @@ def test_bad_input_gives_one_clear_line_each(run, tmp_path):
         assert 'Traceback' not in result.stderr, args
         line = last_line(result.stderr)
         assert line.startswith('[!] ') and message in line, (args, line)
+
+
+def test_shards_cover_every_input_exactly_once(run, tmp_path):
+    import infer as script
+    items = [f'{i:03d}.png' for i in range(23)]
+    for n in (1, 2, 3, 5, 30):
+        parts = [script.shard(items, k, n) for k in range(1, n + 1)]
+        assert sorted(sum(parts, [])) == items
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert script.parse_shard('2/4') == (2, 4)
+    run_dir, _ = run
+    samples = tmp_path / 'photos'
+    samples.mkdir()
+    for index in range(5):
+        cv2.imwrite(str(samples / f'{index}.png'), photo(40, 20, index))
+    painted = []
+    for k in (1, 2):
+        result = infer('--name', run_dir, '--samples-dir', samples, '--output-dir',
+                       tmp_path / f'out{k}', '--shard', f'{k}/2')
+        assert result.returncode == 0, result.stderr[-2000:]
+        painted.append(set(os.listdir(tmp_path / f'out{k}')))
+    assert painted[0] | painted[1] == {f'{i}.png' for i in range(5)}
+    assert not painted[0] & painted[1]
+    bad = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', tmp_path / 'o',
+                '--shard', '3/2')
+    assert bad.returncode == 2 and 'K must be between 1 and N' in bad.stderr
