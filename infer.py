@@ -7,8 +7,9 @@
 Each painted output has its input's resolution: the image is resized to the run's image
 size for the network and the class map is resized back by nearest neighbour.
 """
-import argparse
 import os
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+import argparse
 import queue
 import sys
 import threading

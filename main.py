@@ -7,8 +7,9 @@ pixel accuracy, per-class IoU and mean IoU from one confusion matrix), writes Te
 summaries and, every --checkpoint-interval epochs and at the end, a checkpoint into the run
 directory (--name), beside settings.json: all that infer.py and --resume need.
 """
-import argparse
 import os
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+import argparse
 import shutil
 import signal
 import time

@@ -5,6 +5,8 @@ and otherwise unchanged.
 
     python upscale.py INPUT OUTPUT [--factor 8]
 """
+import os
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
 import argparse
 
 import numpy as np
