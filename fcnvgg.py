@@ -85,15 +85,23 @@ def conv_relu(x, name, size, channels, input_std=1.0, by_matmul=False):
         return tf.nn.relu(tf.nn.bias_add(convolved, biases))
 
 
-def build_vgg16(widths):
-    """Build VGG16 in the current graph and return {layer name: (weights, biases)}.
+def build_vgg16(widths, image_input=None, keep_prob=None):
+    """Build VGG16 in the current graph; return ([layer 3, 4, 7 tensors], {layer: (w, b)}).
 
     Creates the contract's tensors: `image_input` (BGR 0..255; the Caffe means are
     subtracted here), `keep_prob` (1.0 unless fed), `layer3_out` (pool3, stride 8),
     `layer4_out` (pool4, stride 16) and `layer7_out` (fc7 after dropout, stride 32).
+    `image_input` and `keep_prob` may be given as tensors to build on (one device's part
+    of a batch); by default they are new placeholders.
     """
-    image_input = tf.placeholder(tf.float32, [None, None, None, 3], name='image_input')
-    keep_prob = tf.placeholder_with_default(1.0, [], name='keep_prob')
+    if image_input is None:
+        image_input = tf.placeholder(tf.float32, [None, None, None, 3], name='image_input')
+    else:
+        image_input = tf.identity(image_input, name='image_input')
+    if keep_prob is None:
+        keep_prob = tf.placeholder_with_default(1.0, [], name='keep_prob')
+    else:
+        keep_prob = tf.identity(keep_prob, name='keep_prob')
     x = image_input - tf.constant(VGG_MEAN_BGR, tf.float32)
     pools = []
     for b, n in enumerate(VGG16_BLOCKS, 1):
@@ -105,21 +113,27 @@ def build_vgg16(widths):
     x = tf.nn.dropout(conv_relu(x, 'fc6', FC6_SIZE, widths['fc6'], by_matmul=True),
                       rate=1 - keep_prob)
     x = tf.nn.dropout(conv_relu(x, 'fc7', 1, widths['fc7']), rate=1 - keep_prob)
-    tf.identity(pools[2], name='layer3_out')
-    tf.identity(pools[3], name='layer4_out')
-    tf.identity(x, name='layer7_out')
-    by_name = {v.op.name: v for v in tf.global_variables()}
-    return {name: (by_name[f'{name}/weights'], by_name[f'{name}/biases']) for name in widths}
+    layers = [tf.identity(pools[2], name='layer3_out'), tf.identity(pools[3], name='layer4_out'),
+              tf.identity(x, name='layer7_out')]
+    # By variable name: on a second device, a mirrored variable's op is that device's copy.
+    by_name = {v.name.rsplit(':', 1)[0]: v for v in tf.global_variables()}
+    return layers, {name: (by_name[f'{name}/weights'], by_name[f'{name}/biases'])
+                    for name in widths}
 
 
 def load_weights(session, variables, arrays):
-    """Assign {layer: (kernel, bias)} arrays to the matching {layer: (weights, biases)}."""
+    """Assign {layer: (kernel, bias)} arrays to the matching {layer: (weights, biases)}.
+
+    Through assign ops fed by placeholders, which also set every copy of a variable
+    mirrored over several devices, and keep the arrays out of the graph.
+    """
     for name, pair in variables.items():
         for variable, value in zip(pair, arrays[name]):
             if tuple(variable.shape.as_list()) != value.shape:
                 raise utils.UserError(f'{name}: the file holds shape {value.shape}, the '
                                       f'network needs {tuple(variable.shape.as_list())}')
-            variable.load(value, session)
+            fed = tf.placeholder(variable.dtype.base_dtype, value.shape)
+            session.run(variable.assign(fed), {fed: value})
 
 
 # ------------------------------------------------------------ pretrained weight files
@@ -219,17 +233,19 @@ def class_scores(x, num_classes, name):
         return tf.nn.bias_add(tf.nn.conv2d(x, weights, 1, 'SAME'), biases)
 
 
-def masked_cross_entropy(logits, labels):
+def masked_cross_entropy(logits, labels, total_weight=None):
     """Return the mean softmax cross-entropy over pixels whose label row is not all zero.
 
     An all-zero row is "don't care": it gets zero weight, so it changes neither the loss
     nor any gradient (the fused op's gradient, softmax - label, is not zero for it).
+    `total_weight` divides instead of this batch's pixel count: with the whole batch's
+    count, the parts of a batch split over devices sum to the whole batch's mean.
     """
     weights = tf.reduce_sum(labels, axis=-1)
     cross_entropy = tf.nn.softmax_cross_entropy_with_logits_v2(
         labels=tf.stop_gradient(labels), logits=logits)
-    return tf.div_no_nan(tf.reduce_sum(cross_entropy * weights), tf.reduce_sum(weights),
-                         name='loss')
+    total = tf.reduce_sum(weights) if total_weight is None else total_weight
+    return tf.div_no_nan(tf.reduce_sum(cross_entropy * weights), total, name='loss')
 
 
 class FCNVGG:
@@ -239,7 +255,8 @@ class FCNVGG:
         self.session = session
         self.image_input = self.keep_prob = None
         self.logits = self.softmax = self.classes = None
-        self.num_classes = None
+        self.num_classes = self.widths = None
+        self._keras_arrays = self._pretrained = None
 
     def build_from_vgg(self, vgg_dir, num_classes, backbone='savedmodel', weights_file=None,
                        width=1.0):
@@ -249,25 +266,49 @@ class FCNVGG:
         `weights_file`, or Keras' cache) or `scratch` (He initialisation, `width` times
         the channels of VGG16). Pretrained values are loaded, never re-initialised.
         """
+        with self.session.graph.as_default():
+            self.build_network(vgg_dir, num_classes, backbone, weights_file, width)
+            self.load_pretrained()
+            utils.initialize_uninitialized_variables(self.session)
+            self.bind_tensors()
+
+    def build_network(self, vgg_dir, num_classes, backbone='savedmodel', weights_file=None,
+                      width=1.0, widths=None, image_input=None, keep_prob=None):
+        """Build the graph of FCN-8s on a backbone; return its logits.
+
+        Called once per device under a distribution strategy, with that device's
+        `image_input` and the shared `keep_prob` tensors. Keras weights are read here and
+        assigned by `load_pretrained`; `widths` ({layer: channels}) rebuilds a scratch
+        VGG16 of a recorded shape. The vgg.zip SavedModel brings its own input and values.
+        """
         if backbone not in BACKBONES:
             raise utils.UserError(f'unknown backbone {backbone!r}; use one of {BACKBONES}')
-        with self.session.graph.as_default():
-            if backbone == 'savedmodel':
-                tf.saved_model.loader.load(self.session, ['vgg16'], savedmodel_dir(vgg_dir))
-            elif backbone == 'keras':
-                arrays = read_keras_vgg16(keras_weights_path(weights_file))
-                widths = {name: kernel.shape[-1] for name, (kernel, _) in arrays.items()}
-                load_weights(self.session, build_vgg16(widths), arrays)
-            else:
-                build_vgg16(vgg16_widths(width))
-            self._build_fcn8s(num_classes)
-            utils.initialize_uninitialized_variables(self.session)
-            self._bind_tensors()
+        if backbone == 'savedmodel':
+            if image_input is not None:
+                raise utils.UserError('the vgg.zip SavedModel backbone runs on one device: '
+                                      'for several, use --vgg-weights or --vgg-init scratch')
+            tf.saved_model.loader.load(self.session, ['vgg16'], savedmodel_dir(vgg_dir))
+            graph = self.session.graph
+            layers = [graph.get_tensor_by_name(f'layer{n}_out:0') for n in (3, 4, 7)]
+            return self._build_fcn8s(layers, num_classes)
+        if backbone == 'keras' and self._keras_arrays is None:
+            self._keras_arrays = read_keras_vgg16(keras_weights_path(weights_file))
+        if backbone == 'keras':
+            widths = {name: kernel.shape[-1] for name, (kernel, _) in self._keras_arrays.items()}
+        self.widths = {k: int(v) for k, v in (widths or vgg16_widths(width)).items()}
+        layers, variables = build_vgg16(self.widths, image_input, keep_prob)
+        if backbone == 'keras' and self._pretrained is None:
+            self._pretrained = (variables, self._keras_arrays)
+        return self._build_fcn8s(layers, num_classes)
 
-    def _build_fcn8s(self, num_classes):
-        """Add the FCN-8s head on layers 3, 4 and 7 of the backbone in the graph."""
-        graph = self.session.graph
-        layers = [graph.get_tensor_by_name(f'layer{n}_out:0') for n in (3, 4, 7)]
+    def load_pretrained(self):
+        """Assign the Keras weights that `build_network` read to their variables."""
+        if self._pretrained:
+            load_weights(self.session, *self._pretrained)
+            self._pretrained = None
+
+    def _build_fcn8s(self, layers, num_classes):
+        """Add the FCN-8s head on the layer 3, 4 and 7 tensors; return the logits."""
         upscaled = []
         with tf.variable_scope('fcn8s'):
             for layer, name, factor in zip(layers, ('pool3', 'pool4', 'fc7'), (8, 16, 32)):
@@ -277,9 +318,10 @@ class FCNVGG:
         logits = tf.add_n([upscaled[0], 2.0 * upscaled[1], 4.0 * upscaled[2]], name='logits')
         tf.nn.softmax(logits, name='softmax')
         tf.argmax(logits, axis=-1, output_type=tf.int32, name='classes')
+        return logits
 
-    def _bind_tensors(self):
-        """Look the model's tensors up by their stable names."""
+    def bind_tensors(self):
+        """Look the model's tensors up by their stable names (the first device's, if many)."""
         graph = self.session.graph
         self.image_input = graph.get_tensor_by_name('image_input:0')
         self.keep_prob = graph.get_tensor_by_name('keep_prob:0')
@@ -294,25 +336,30 @@ class FCNVGG:
             if not os.path.isfile(path):
                 raise utils.UserError(f'missing checkpoint file {path}')
         with self.session.graph.as_default():
-            saver = tf.train.import_meta_graph(metagraph_file)
+            # A run trained on several devices names them; this session may have one.
+            saver = tf.train.import_meta_graph(metagraph_file, clear_devices=True)
             saver.restore(self.session, checkpoint_file)
-            self._bind_tensors()
+            self.bind_tensors()
 
-    def get_optimizer(self, labels, learning_rate=1e-4, loss_scale=False):
+    def get_optimizer(self, labels, learning_rate=1e-4, loss_scale=False, logits=None,
+                      total_weight=None, initialize=True):
         """Return (train op, loss): Adam on the masked softmax cross-entropy against `labels`.
 
         `labels` is one-hot [B, H, W, num_classes]; all-zero rows are don't-care pixels.
         The train op also advances the global step. `loss_scale` adds dynamic loss scaling,
-        which fp16 training needs so that small gradients do not flush to zero.
+        which fp16 training needs so that small gradients do not flush to zero. On several
+        devices each passes its own `logits` and the whole batch's `total_weight` (see
+        `masked_cross_entropy`) and initialises later (`initialize=False`).
         """
         with self.session.graph.as_default():
-            loss = masked_cross_entropy(self.logits, labels)
+            loss = masked_cross_entropy(self.logits if logits is None else logits, labels,
+                                        total_weight)
             step = tf.train.get_or_create_global_step()
             optimizer = tf.train.AdamOptimizer(learning_rate)
             if loss_scale:
                 optimizer = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
                     optimizer, 'dynamic')
-            train_op = optimizer.minimize(
-                loss, global_step=step, name='train_op')
-            utils.initialize_uninitialized_variables(self.session)
+            train_op = optimizer.minimize(loss, global_step=step, name='train_op')
+            if initialize:
+                utils.initialize_uninitialized_variables(self.session)
         return train_op, loss

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
+import devices
 import fcnvgg
 import metrics
 import precision
@@ -30,12 +31,14 @@ DEFAULTS = {'data_source': 'kitti', 'epochs': 50, 'batch_size': 8, 'learning_rat
             'keep_prob': 0.5, 'valid_fraction': 0.1, 'checkpoint_interval': 10, 'seed': 0,
             'precision': 'fp32', 'vgg_dir': 'vgg', 'vgg_width': 1.0}
 RESUMABLE = ('data_source', 'data_dir', 'batch_size', 'learning_rate', 'keep_prob',
-             'valid_fraction', 'checkpoint_interval', 'seed', 'precision', 'tensorboard_dir')
+             'valid_fraction', 'checkpoint_interval', 'seed', 'precision', 'tensorboard_dir',
+             'vgg_width', 'widths')
 IMAGE_INTERVAL = 5        # epochs between validation images in TensorBoard
 IMAGES_SHOWN = 3
 CHECKPOINTS_KEPT = 5
 
-Trainer = namedtuple('Trainer', 'model labels loss train_op learning_rate epochs_done')
+Trainer = namedtuple('Trainer', 'model images keep_prob labels learning_rate step_loss '
+                     'valid_labels valid_loss epochs_done epochs_value set_epochs')
 
 
 class NonFiniteLoss(Exception):
@@ -75,6 +78,10 @@ def parse_args(argv=None):
         'written at the end and on Ctrl-C (default 10)')
     add('--seed', type=int, help='seed of the split, shuffling, flips and initialisation '
         '(default 0)')
+    add('--devices', type=devices.parse_devices, help='N or a comma-separated list of device '
+        'names: synchronous data-parallel training, the global batch split across the '
+        'devices (default: every visible GPU, else the CPU; on a machine without GPUs, N '
+        'splits the CPU into N logical devices)')
     add('--precision', choices=precision.PRECISIONS, help='fp32; bf16: oneDNN bfloat16 mixed '
         'precision on CPUs with avx512_bf16/AMX; fp16: CUDA mixed precision with loss scaling '
         'on a GPU. Falls back to fp32 where the hardware lacks it (default fp32)')
@@ -153,30 +160,82 @@ def load_source(config):
     return source
 
 
-def build_trainer(session, config, resume_from):
-    """Return a Trainer: a new model on the configured backbone, or the checkpoint's."""
+def build_trainer(session, config, strategy, resume_from):
+    """Return a Trainer: FCN-8s with its training step on every device of `strategy`.
+
+    A resumed run is rebuilt the same way and restored by variable names, which do not
+    depend on the number of devices; a run on the vgg.zip backbone (one device only) is
+    restored from its checkpoint's metagraph.
+    """
     model = fcnvgg.FCNVGG(session)
-    graph = session.graph
-    if resume_from:
+    if resume_from and config['backbone'] == 'savedmodel':
+        if strategy.num_replicas_in_sync > 1:
+            raise utils.UserError('a run on the vgg.zip backbone trains on one device: '
+                                  'resume it with --devices 1')
         model.build_from_metagraph(resume_from + '.meta', resume_from)
-        return Trainer(model, graph.get_tensor_by_name('labels:0'),
-                       graph.get_tensor_by_name('loss:0'),
-                       graph.get_operation_by_name('train_op'),
-                       graph.get_tensor_by_name('learning_rate:0'),
-                       [v for v in tf.global_variables() if v.op.name == 'epochs_done'][0])
-    with graph.as_default():
+        return trainer_from_graph(model, session.graph)
+    with session.graph.as_default(), strategy.scope():
         tf.set_random_seed(config['seed'])
-        model.build_from_vgg(config['vgg_dir'], config['num_classes'], config['backbone'],
-                             config.get('vgg_weights') or None, config['vgg_width'])
-        labels = tf.placeholder(tf.float32, [None, None, None, config['num_classes']],
-                                name='labels')
-        learning_rate = tf.placeholder_with_default(
-            tf.constant(config['learning_rate'], tf.float32), [], name='learning_rate')
-        epochs_done = tf.get_variable('epochs_done', [], tf.int64, tf.zeros_initializer(),
-                                      trainable=False)
-        train_op, loss = model.get_optimizer(labels, learning_rate,
-                                             loss_scale=config['precision'] == 'fp16')
-    return Trainer(model, labels, loss, train_op, learning_rate, epochs_done)
+        build_training_graph(model, config, strategy, rebuild=bool(resume_from))
+        model.load_pretrained()
+        utils.initialize_uninitialized_variables(session)
+        model.bind_tensors()
+        if resume_from:
+            tf.train.Saver().restore(session, resume_from)
+    return trainer_from_graph(model, session.graph)
+
+
+def build_training_graph(model, config, strategy, rebuild):
+    """Build the model and its training step on each device, and the tensors main.py feeds.
+
+    Each device takes its consecutive part of the global batch; its loss is divided by
+    the whole batch's pixel count, so the gradients summed over devices are those of the
+    whole batch's mean loss. `rebuild` recreates the recorded network shape, for restoring.
+    """
+    num_classes = config['num_classes']
+    labels = tf.placeholder(tf.float32, [None, None, None, num_classes], name='labels')
+    learning_rate = tf.placeholder_with_default(
+        tf.constant(config['learning_rate'], tf.float32), [], name='learning_rate')
+    images = keep_prob = None
+    if strategy.num_replicas_in_sync > 1:
+        images = tf.placeholder(tf.float32, [None, None, None, 3], name='batch_images')
+        keep_prob = tf.placeholder_with_default(1.0, [], name='batch_keep_prob')
+    total_weight = tf.reduce_sum(labels)
+    backbone, widths = ('scratch', config['widths']) if rebuild else (config['backbone'], None)
+
+    def replica_step():
+        part = None if images is None else devices.replica_part(images)
+        logits = model.build_network(config['vgg_dir'], num_classes, backbone,
+                                     config.get('vgg_weights') or None, config['vgg_width'],
+                                     widths, part, keep_prob)
+        train_op, loss = model.get_optimizer(
+            devices.replica_part(labels), learning_rate, config['precision'] == 'fp16',
+            logits, total_weight, initialize=False)
+        with tf.control_dependencies([train_op]):
+            return tf.identity(loss)
+    losses = strategy.extended.call_for_each_replica(replica_step)
+    tf.identity(strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None), name='step_loss')
+    valid_labels = tf.placeholder(tf.float32, [None, None, None, num_classes],
+                                  name='valid_labels')
+    logits = tf.get_default_graph().get_tensor_by_name('logits:0')
+    tf.identity(fcnvgg.masked_cross_entropy(logits, valid_labels), name='valid_loss')
+    epochs_done = tf.get_variable('epochs_done', [], tf.int64, tf.zeros_initializer(),
+                                  trainable=False)
+    tf.identity(epochs_done.read_value(), name='epochs_completed')
+    tf.group(epochs_done.assign(tf.placeholder(tf.int64, [], name='epochs_done_value')),
+             name='set_epochs_done')
+
+
+def trainer_from_graph(model, graph):
+    """Return the Trainer of a built or imported training graph, by tensor names."""
+    def tensor(name):
+        return graph.get_tensor_by_name(f'{name}:0')
+    several = any(op.name == 'batch_images' for op in graph.get_operations())
+    return Trainer(model, tensor('batch_images') if several else model.image_input,
+                   tensor('batch_keep_prob') if several else model.keep_prob,
+                   tensor('labels'), tensor('learning_rate'), tensor('step_loss'),
+                   tensor('valid_labels'), tensor('valid_loss'), tensor('epochs_completed'),
+                   tensor('epochs_done_value'), graph.get_operation_by_name('set_epochs_done'))
 
 
 class StopRequest:
@@ -204,12 +263,12 @@ class StopRequest:
 def train_epoch(session, trainer, source, config, epoch, stop):
     """Train one epoch (or until a stop request); return the mean training loss."""
     total, seen = 0.0, 0
-    feed = {trainer.model.keep_prob: config['keep_prob'],
+    feed = {trainer.keep_prob: config['keep_prob'],
             trainer.learning_rate: config['learning_rate']}
     with tqdm(total=source.num_training, unit='img', desc=f'epoch {epoch}', leave=False) as bar:
         for images, labels in source.train_generator(config['batch_size']):
-            feed.update({trainer.model.image_input: images, trainer.labels: labels})
-            _, loss = session.run([trainer.train_op, trainer.loss], feed)
+            feed.update({trainer.images: images, trainer.labels: labels})
+            loss = session.run(trainer.step_loss, feed)
             if not np.isfinite(loss):
                 raise NonFiniteLoss(f'the training loss became {loss} in epoch {epoch}')
             total, seen = total + loss * len(images), seen + len(images)
@@ -227,8 +286,8 @@ def validate(session, trainer, source, config):
     model = trainer.model
     with tqdm(total=source.num_validation, unit='img', desc='validation', leave=False) as bar:
         for images, labels in source.valid_generator(config['batch_size']):
-            loss, classes = session.run([trainer.loss, model.classes],
-                                        {model.image_input: images, trainer.labels: labels,
+            loss, classes = session.run([trainer.valid_loss, model.classes],
+                                        {model.image_input: images, trainer.valid_labels: labels,
                                          model.keep_prob: 1.0})
             truth = utils.labels_to_class_map(labels)
             confusion.update(truth, classes)
@@ -241,7 +300,7 @@ def validate(session, trainer, source, config):
 
 def save_checkpoint(session, saver, trainer, run_dir, epochs_done):
     """Save a checkpoint (with metagraph) that records `epochs_done`; return its prefix."""
-    trainer.epochs_done.load(epochs_done, session)
+    session.run(trainer.set_epochs, {trainer.epochs_value: epochs_done})
     step = tf.train.global_step(session, tf.train.get_global_step(session.graph))
     return saver.save(session, os.path.join(run_dir, runs.CHECKPOINT_PREFIX), global_step=step)
 
@@ -257,9 +316,9 @@ def print_iou_table(confusion, class_names):
 
 def print_config(config):
     """Print the run's configuration as [i] lines."""
-    keys = ('name', 'data_source', 'data_dir', 'backbone', 'precision', 'epochs', 'batch_size',
-            'learning_rate', 'keep_prob', 'valid_fraction', 'checkpoint_interval', 'seed',
-            'tensorboard_dir')
+    keys = ('name', 'data_source', 'data_dir', 'backbone', 'devices', 'precision', 'epochs',
+            'batch_size', 'learning_rate', 'keep_prob', 'valid_fraction', 'checkpoint_interval',
+            'seed', 'tensorboard_dir')
     for key in keys:
         print(f'[i] {key.replace("_", " "):<20s}{config[key]}')
 
@@ -322,6 +381,7 @@ def main(argv=None):
     recorded = prepare_run_dir(args.name, args.resume, args.force)
     config = resolve_config(args, recorded)
     validate_config(config)
+    config['devices'] = devices.choose_devices(args.devices)
     config['precision'] = precision.resolve(config['precision'])
     source = load_source(config)
     config.update(runs.source_settings(source))
@@ -331,13 +391,16 @@ def main(argv=None):
     print_config(config)
     print(f'[i] {source.num_training} training, {source.num_validation} validation samples, '
           f'{config["num_classes"]} classes, image size {config["image_size"]}')
-    runs.write_settings(args.name, {k: v for k, v in config.items()
-                                    if k not in ('resume', 'force')})
     resume_from = runs.checkpoint_paths(args.name)[-1] if args.resume else None
+    strategy = devices.make_strategy(config['devices'])
     graph = tf.Graph()
-    session_config = precision.session_config(config['precision'])
+    session_config = devices.configure_session(precision.session_config(config['precision']),
+                                               config['devices'])
     with graph.as_default(), tf.Session(graph=graph, config=session_config) as session:
-        trainer = build_trainer(session, config, resume_from)
+        trainer = build_trainer(session, config, strategy, resume_from)
+        config['widths'] = trainer.model.widths or config.get('widths')
+        runs.write_settings(args.name, {k: v for k, v in config.items()
+                                        if k not in ('resume', 'force')})
         first_epoch = int(session.run(trainer.epochs_done)) + 1
         if first_epoch > config['epochs']:
             print(f'[i] {args.name} has already trained {first_epoch - 1} epochs; raise '

@@ -1,0 +1,74 @@
+"""Devices for training: one, several GPUs, or the CPU split into logical devices.
+
+Several devices train synchronously with TensorFlow's own `MirroredStrategy`: every
+variable is mirrored, each device runs the step on its part of the global batch, and the
+gradients are summed across devices before one update.
+"""
+import tensorflow as tf2
+import tensorflow.compat.v1 as tf
+
+import utils
+
+
+def parse_devices(text):
+    """Return a device count (int) or a list of device names from --devices."""
+    if text.isdigit():
+        if int(text) < 1:
+            raise utils.UserError('--devices must be at least 1')
+        return int(text)
+    return [name.strip() for name in text.split(',') if name.strip()]
+
+
+def choose_devices(requested):
+    """Return the device names to train on.
+
+    None: every visible GPU, else the CPU. A count N: the first N GPUs, or on a machine
+    without GPUs the CPU split into N logical devices (which must happen before TensorFlow
+    starts its runtime). A list: those names.
+    """
+    gpus = tf2.config.list_physical_devices('GPU')
+    if isinstance(requested, list):
+        return requested
+    if requested is None:
+        return [f'/gpu:{i}' for i in range(len(gpus))] or ['/cpu:0']
+    if gpus:
+        if requested > len(gpus):
+            raise utils.UserError(f'--devices {requested}: TensorFlow sees {len(gpus)} GPU(s)')
+        return [f'/gpu:{i}' for i in range(requested)]
+    if requested > 1:
+        cpu = tf2.config.list_physical_devices('CPU')[0]
+        try:
+            tf2.config.set_logical_device_configuration(
+                cpu, [tf2.config.LogicalDeviceConfiguration()] * requested)
+        except RuntimeError as error:
+            raise utils.UserError(f'cannot split the CPU into {requested} devices: {error}') \
+                from None
+    return [f'/cpu:{i}' for i in range(requested)]
+
+
+def make_strategy(devices):
+    """Return the distribution strategy for `devices`: the default one for a single device."""
+    if len(devices) == 1:
+        return tf.distribute.get_strategy()
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def replica_part(tensor):
+    """Return this replica's consecutive part of a batch (called inside a replica step)."""
+    context = tf.distribute.get_replica_context()
+    replicas, index = context.num_replicas_in_sync, context.replica_id_in_sync_group
+    if replicas == 1:
+        return tensor
+    size = tf.shape(tensor)[0]
+    return tensor[index * size // replicas:(index + 1) * size // replicas]
+
+
+def configure_session(config, devices):
+    """Give a session ConfigProto as many CPU devices as `devices` names (logical ones).
+
+    A Session made with an explicit ConfigProto sees one CPU device unless told more.
+    """
+    cpus = sum(1 for name in devices if 'cpu' in name.lower())
+    if cpus > 1:
+        config.device_count['CPU'] = cpus
+    return config

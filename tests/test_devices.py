@@ -1,0 +1,112 @@
+"""Data-parallel training over several devices (the CPU split into logical devices)."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import ROOT
+from scripts import TINY, run_script, write_tiny_synthetic
+
+# Runs in its own process: the CPU must be split before TensorFlow starts its runtime.
+ONE_STEP = '''
+import json, sys
+import numpy as np
+import devices, main
+import tensorflow.compat.v1 as tf
+
+names = devices.choose_devices(2)
+config = {'num_classes': 3, 'learning_rate': 1e-3, 'backbone': 'scratch', 'vgg_dir': None,
+          'vgg_width': 1 / 16, 'precision': 'fp32', 'seed': 0}
+rng = np.random.RandomState(0)
+images = rng.uniform(0, 255, [4, 32, 64, 3]).astype(np.float32)
+labels = np.eye(3, dtype=np.float32)[rng.randint(0, 3, [4, 32, 64])]
+labels[0, :, :40] = 0          # don't-care pixels, unevenly spread over the two halves
+initial, results = None, {}
+for replicas in (1, 2):
+    strategy = devices.make_strategy(names[:replicas])
+    graph = tf.Graph()
+    config_proto = devices.configure_session(tf.ConfigProto(), names[:replicas])
+    with graph.as_default(), tf.Session(graph=graph, config=config_proto) as session:
+        trainer = main.build_trainer(session, config, strategy, None)
+        variables = tf.trainable_variables()
+        with strategy.scope():
+            if initial is None:
+                initial = session.run(variables)
+            else:
+                for variable, value in zip(variables, initial):
+                    session.run(variable.assign(value))
+        loss = session.run(trainer.step_loss, {trainer.images: images, trainer.labels: labels,
+                                               trainer.keep_prob: 1.0})
+        results[replicas] = (float(loss), session.run(variables), strategy.num_replicas_in_sync,
+                             [v.name for v in variables])
+(loss1, values1, n1, names1), (loss2, values2, n2, names2) = results[1], results[2]
+assert (n1, n2) == (1, 2) and names1 == names2, (n1, n2)
+changed = max(float(np.abs(a - b).max()) for a, b in zip(values1, initial))
+difference = max(float(np.abs(a - b).max()) for a, b in zip(values1, values2))
+print(json.dumps({'loss1': loss1, 'loss2': loss2, 'changed': changed,
+                  'difference': difference, 'variables': len(values1)}))
+'''
+
+
+def test_two_replicas_take_the_same_step_as_one():
+    result = subprocess.run([sys.executable, '-c', ONE_STEP], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr[-3000:]
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values['variables'] == 2 * 15 + 2 * 3 + 3     # VGG16, scores, upsampling kernels
+    assert values['changed'] > 1e-4                      # the step did move the variables
+    assert values['difference'] < 1e-5
+    assert values['loss2'] == pytest.approx(values['loss1'], abs=1e-5)
+
+
+def class_maps(run_dir, samples, output):
+    """Paint `samples` with infer.py --masks; return {name: class map}."""
+    result = run_script('infer.py', '--name', run_dir, '--samples-dir', samples, '--output-dir',
+                        output, '--masks')
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {name: cv2.imread(os.path.join(output, name), cv2.IMREAD_UNCHANGED)
+            for name in sorted(os.listdir(output)) if name.endswith('_classes.png')}
+
+
+def test_checkpoints_move_between_device_counts(tmp_path):
+    data_dir = write_tiny_synthetic(tmp_path / 'data')
+    run_dir = str(tmp_path / 'run')
+    two = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir, '--epochs', '1',
+                     '--devices', '2')
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "['/cpu:0', '/cpu:1']" in two.stdout
+    settings = json.load(open(os.path.join(run_dir, 'settings.json')))
+    assert settings['devices'] == ['/cpu:0', '/cpu:1']
+    samples = tmp_path / 'photos'
+    samples.mkdir()
+    rng = np.random.RandomState(1)
+    for index in range(3):
+        cv2.imwrite(str(samples / f'{index}.png'), rng.randint(0, 255, [40, 80, 3], np.uint8))
+    painted = class_maps(run_dir, samples, str(tmp_path / 'painted'))
+    # The same checkpoint restored by variable names into a one-device graph paints the same.
+    import fcnvgg
+    import resizing
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        model = fcnvgg.FCNVGG(session)
+        model.build_network(None, 7, 'scratch', widths=settings['widths'])
+        tf.train.Saver().restore(session, tf.train.latest_checkpoint(run_dir))
+        model.bind_tensors()
+        prepare = resizing.PhotoResizer(session, (64, 32))
+        for index in range(3):
+            image = cv2.imread(str(samples / f'{index}.png'))
+            classes = session.run(model.classes, {model.image_input: prepare(image)[None]})[0]
+            np.testing.assert_array_equal(resizing.resize_nearest(classes, (80, 40)),
+                                          painted[f'{index}_classes.png'])
+    one = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '2', '--devices', '1')
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert '[i] epoch 2/2' in one.stdout and "['/cpu:0']" in one.stdout
+    back = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '3', '--devices', '2')
+    assert back.returncode == 0, back.stderr[-3000:]
+    assert '[i] epoch 3/3' in back.stdout
+    assert int(tf.train.load_variable(tf.train.latest_checkpoint(run_dir), 'epochs_done')) == 3
