@@ -4,10 +4,29 @@ Several devices train synchronously with TensorFlow's own `MirroredStrategy`: ev
 variable is mirrored, each device runs the step on its part of the global batch, and the
 gradients are summed across devices before one update.
 """
+import json
+import os
+
 import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 import utils
+
+
+def cluster_worker():
+    """Return (worker addresses, this worker's index) from TF_CONFIG, or None for one worker."""
+    try:
+        config = json.loads(os.environ.get('TF_CONFIG') or '{}')
+        workers = config.get('cluster', {}).get('worker', [])
+        index = int(config.get('task', {}).get('index', 0))
+    except (ValueError, AttributeError, TypeError) as error:
+        raise utils.UserError(f'TF_CONFIG is not valid cluster JSON: {error}') from None
+    if len(workers) < 2:
+        return None
+    if not 0 <= index < len(workers):
+        raise utils.UserError(f'TF_CONFIG task index {index} is not one of the '
+                              f'{len(workers)} workers')
+    return workers, index
 
 
 def parse_devices(text):
@@ -47,10 +66,20 @@ def choose_devices(requested):
 
 
 def make_strategy(devices):
-    """Return the distribution strategy for `devices`: the default one for a single device."""
+    """Return (strategy, session target) for `devices`, or for the TF_CONFIG cluster.
+
+    One device: the default strategy and a local session. Several: MirroredStrategy.
+    Several workers in TF_CONFIG: MultiWorkerMirroredStrategy, whose constructor starts
+    this worker's gRPC server; the session runs on that server.
+    """
+    cluster = cluster_worker()
+    if cluster:
+        workers, index = cluster
+        print(f'[i] worker {index} of {len(workers)} in the TF_CONFIG cluster {workers}')
+        return tf.distribute.experimental.MultiWorkerMirroredStrategy(), f'grpc://{workers[index]}'
     if len(devices) == 1:
-        return tf.distribute.get_strategy()
-    return tf.distribute.MirroredStrategy(devices)
+        return tf.distribute.get_strategy(), ''
+    return tf.distribute.MirroredStrategy(devices), ''
 
 
 def replica_part(tensor):
@@ -63,12 +92,12 @@ def replica_part(tensor):
     return tensor[index * size // replicas:(index + 1) * size // replicas]
 
 
-def configure_session(config, devices):
-    """Give a session ConfigProto as many CPU devices as `devices` names (logical ones).
+def configure_session(config, devices, strategy=None):
+    """Return a session ConfigProto for `devices` and the strategy's collective ops.
 
     A Session made with an explicit ConfigProto sees one CPU device unless told more.
     """
     cpus = sum(1 for name in devices if 'cpu' in name.lower())
     if cpus > 1:
         config.device_count['CPU'] = cpus
-    return config
+    return strategy.update_config_proto(config) if strategy else config

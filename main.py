@@ -392,11 +392,11 @@ def main(argv=None):
     print(f'[i] {source.num_training} training, {source.num_validation} validation samples, '
           f'{config["num_classes"]} classes, image size {config["image_size"]}')
     resume_from = runs.checkpoint_paths(args.name)[-1] if args.resume else None
-    strategy = devices.make_strategy(config['devices'])
+    strategy, target = devices.make_strategy(config['devices'])
     graph = tf.Graph()
     session_config = devices.configure_session(precision.session_config(config['precision']),
-                                               config['devices'])
-    with graph.as_default(), tf.Session(graph=graph, config=session_config) as session:
+                                               config['devices'], strategy)
+    with graph.as_default(), tf.Session(target, graph=graph, config=session_config) as session:
         trainer = build_trainer(session, config, strategy, resume_from)
         config['widths'] = trainer.model.widths or config.get('widths')
         runs.write_settings(args.name, {k: v for k, v in config.items()

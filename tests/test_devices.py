@@ -28,9 +28,9 @@ labels = np.eye(3, dtype=np.float32)[rng.randint(0, 3, [4, 32, 64])]
 labels[0, :, :40] = 0          # don't-care pixels, unevenly spread over the two halves
 initial, results = None, {}
 for replicas in (1, 2):
-    strategy = devices.make_strategy(names[:replicas])
+    strategy, _ = devices.make_strategy(names[:replicas])
     graph = tf.Graph()
-    config_proto = devices.configure_session(tf.ConfigProto(), names[:replicas])
+    config_proto = devices.configure_session(tf.ConfigProto(), names[:replicas], strategy)
     with graph.as_default(), tf.Session(graph=graph, config=config_proto) as session:
         trainer = main.build_trainer(session, config, strategy, None)
         variables = tf.trainable_variables()
@@ -110,3 +110,46 @@ def test_checkpoints_move_between_device_counts(tmp_path):
     assert back.returncode == 0, back.stderr[-3000:]
     assert '[i] epoch 3/3' in back.stdout
     assert int(tf.train.load_variable(tf.train.latest_checkpoint(run_dir), 'epochs_done')) == 3
+
+
+def free_ports(count):
+    """Return `count` TCP ports on 127.0.0.1 that were free a moment ago."""
+    import socket
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(('127.0.0.1', 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_workers_train_together_and_end_identical(tmp_path):
+    from scripts import script_command
+    data_dir = write_tiny_synthetic(tmp_path / 'data')
+    workers = [f'127.0.0.1:{port}' for port in free_ports(2)]
+    processes = []
+    for index in range(2):
+        tf_config = json.dumps({'cluster': {'worker': workers},
+                                'task': {'type': 'worker', 'index': index}})
+        # 11 training samples in batches of 8: two steps. Different seeds give the workers
+        # different initial values, shuffles and flips: only training together (initial
+        # values broadcast, gradients summed) can end with identical variables.
+        command = script_command('main.py', *TINY, '--data-dir', data_dir, '--name',
+                                 tmp_path / f'run{index}', '--epochs', '1', '--batch-size', '8',
+                                 '--seed', index)
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                          env=dict(os.environ, TF_CONFIG=tf_config)))
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert 'worker' in stdout and '[i] epoch 1/1' in stdout
+    checkpoints = [tf.train.latest_checkpoint(str(tmp_path / f'run{i}')) for i in range(2)]
+    assert [os.path.basename(c) for c in checkpoints] == ['model-2', 'model-2']
+    names = [n for n, _ in tf.train.list_variables(checkpoints[0])]
+    assert names == [n for n, _ in tf.train.list_variables(checkpoints[1])]
+    assert 'conv1_1/weights' in names and 'fcn8s/score_fc7/weights' in names
+    for name in names:
+        first, second = (tf.train.load_variable(c, name) for c in checkpoints)
+        np.testing.assert_array_equal(first, second, err_msg=name)
