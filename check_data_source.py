@@ -50,9 +50,7 @@ def main(argv=None):
     if args.samples < 0:
         raise utils.UserError(f'--samples must be 0 or more, not {args.samples}')
     utils.quiet_opencv()
-    source = utils.load_data_source(args.source)
-    source.load_data(args.data_dir, VALID_FRACTION)
-    utils.check_loaded_source(source, args.source)
+    source = utils.load_source_data(args.source, args.data_dir, VALID_FRACTION)
     print_summary(source, args.source)
     write_examples(source, args.samples, args.output_dir)
     reports = [check_split(source, 'training', source.train_generator(BATCH_SIZE),

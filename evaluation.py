@@ -13,14 +13,9 @@ import utils
 def load_validation_source(settings, data_source=None, data_dir=None):
     """Return the run's data source (or `data_source`), loaded with the run's split."""
     name = data_source or settings['data_source']
-    source = utils.load_data_source(name)
-    if hasattr(source, 'seed'):
-        source.seed = settings.get('seed', 0)
     directory = data_dir or settings['data_dir']
-    try:
-        source.load_data(directory, settings.get('valid_fraction', 0.1))
-    except OSError as error:
-        raise utils.UserError(f'cannot load {name} data from {directory}: {error}') from None
+    source = utils.load_source_data(name, directory, settings.get('valid_fraction', 0.1),
+                                    settings.get('seed', 0))
     if source.num_classes != settings['num_classes']:
         raise utils.UserError(f'{name} has {source.num_classes} classes, the run was trained '
                               f'for {settings["num_classes"]}')

@@ -281,6 +281,7 @@ def paint(painter, args):
 def main(argv=None):
     """Parse, validate, restore the run, then paint, evaluate and export as asked."""
     args = parse_args(argv)
+    utils.quiet_opencv()
     validate_args(args)
     settings = runs.read_settings(args.name)
     checkpoint = runs.select_checkpoint(args.name, args.checkpoint)

@@ -145,21 +145,6 @@ def prepare_run_dir(name, resume, force):
     return {}
 
 
-def load_source(config):
-    """Return the data source with its data loaded."""
-    source = utils.load_data_source(config['data_source'])
-    if hasattr(source, 'seed'):
-        source.seed = config['seed']
-    try:
-        source.load_data(config['data_dir'], config['valid_fraction'])
-    except OSError as error:
-        raise utils.UserError(f'cannot load {config["data_source"]} data from '
-                              f'{config["data_dir"]}: {error}') from None
-    if source.num_training < 1:
-        raise utils.UserError(f'{config["data_dir"]} gave no training samples')
-    return source
-
-
 def build_trainer(session, config, strategy, resume_from):
     """Return a Trainer: FCN-8s with its training step on every device of `strategy`.
 
@@ -377,13 +362,15 @@ def write_validation_images(writer, epoch, shown, config):
 def main(argv=None):
     """Parse, validate, build, train, report."""
     args = parse_args(argv)
+    utils.quiet_opencv()
     args.name = args.name or os.path.join('runs', args.data_source or DEFAULTS['data_source'])
     recorded = prepare_run_dir(args.name, args.resume, args.force)
     config = resolve_config(args, recorded)
     validate_config(config)
     config['devices'] = devices.choose_devices(args.devices)
     config['precision'] = precision.resolve(config['precision'])
-    source = load_source(config)
+    source = utils.load_source_data(config['data_source'], config['data_dir'],
+                                    config['valid_fraction'], config['seed'])
     config.update(runs.source_settings(source))
     if recorded and recorded.get('num_classes') != config['num_classes']:
         raise utils.UserError(f'{args.name} was trained for {recorded.get("num_classes")} '
@@ -402,6 +389,8 @@ def main(argv=None):
         runs.write_settings(args.name, {k: v for k, v in config.items()
                                         if k not in ('resume', 'force')})
         first_epoch = int(session.run(trainer.epochs_done)) + 1
+        if hasattr(source, 'epoch'):      # resumed epochs get their own shuffles and flips
+            source.epoch = first_epoch - 1
         if first_epoch > config['epochs']:
             print(f'[i] {args.name} has already trained {first_epoch - 1} epochs; raise '
                   '--epochs to train more')

@@ -53,10 +53,6 @@ LABELS = [
     ('bicycle', 33, (119, 11, 32)),
 ]
 
-# The label ids the official benchmark scores (its 19 classes); all others are ignored there.
-BENCHMARK_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
-
-
 class Cityscapes(utils.ImageLabelSource):
     """Cityscapes with the 29 classes of the colour annotations."""
 
@@ -64,7 +60,6 @@ class Cityscapes(utils.ImageLabelSource):
     num_classes = len(LABELS)
     class_names = [name for name, _, _ in LABELS]
     label_ids = [label_id for _, label_id, _ in LABELS]
-    benchmark_label_ids = list(BENCHMARK_LABEL_IDS)
     label_colors = {index: (b, g, r) for index, (_, _, (r, g, b)) in enumerate(LABELS)}
     unknown_class = 0  # 'unlabeled'
 

@@ -106,6 +106,23 @@ def load_data_source(name):
     return source
 
 
+def load_source_data(name, data_dir, valid_fraction, seed=0):
+    """Return data source `name` with its data loaded from `data_dir` and checked.
+
+    The source's optional `seed` (split, shuffles, flips) is set first. A bare-contract
+    source's OSError (a missing folder, say) becomes one `UserError` line.
+    """
+    source = load_data_source(name)
+    if hasattr(source, 'seed'):
+        source.seed = seed
+    try:
+        source.load_data(data_dir, valid_fraction)
+    except OSError as error:
+        raise UserError(f'cannot load {name} data from {data_dir}: {error}') from None
+    check_loaded_source(source, name)
+    return source
+
+
 def check_source(source, name):
     """Raise `UserError` unless `source` has the attributes contract 1 needs before loading."""
     missing = [attribute for attribute in SOURCE_ATTRIBUTES if not hasattr(source, attribute)]

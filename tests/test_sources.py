@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+import metrics
 import source_cityscapes
 import source_kitti
 import utils
@@ -305,8 +306,7 @@ def test_cityscapes_class_table_is_the_official_one():
     assert len(set(colors.values())) == 29
     ids = dict(zip(source.class_names, source.label_ids))
     assert (ids['unlabeled'], ids['road'], ids['traffic light'], ids['bicycle']) == (0, 7, 19, 33)
-    assert len(source.benchmark_label_ids) == 19
-    assert set(source.benchmark_label_ids) <= set(source.label_ids)
+    assert set(metrics.CITYSCAPES_EVALUATED_IDS) <= set(source.label_ids)
 
 
 def test_cityscapes_official_split_exact_values_and_rgba(tmp_path):
