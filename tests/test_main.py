@@ -230,3 +230,18 @@ def test_unreachable_vgg_download_gives_one_clear_line(tmp_path):
     line = last_line(result.stderr)
     assert line.startswith('[!] cannot download https://s3-us-west-1.amazonaws.com/')
     assert str(vgg_dir / 'vgg.zip') in line and '--vgg-init scratch' in line
+
+
+def test_mixed_precision_trains_and_keeps_fp32_checkpoints(tmp_path):
+    import precision
+    data_dir = write_tiny_synthetic(tmp_path / 'data')
+    run_dir = str(tmp_path / 'run')
+    result = run_main(*TINY, '--data-dir', data_dir, '--name', run_dir, '--epochs', '1',
+                      '--precision', 'bf16')
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = precision.resolve('bf16')
+    assert json.load(open(os.path.join(run_dir, 'settings.json')))['precision'] == expected
+    assert f'[i] precision           {expected}' in result.stdout
+    checkpoint = tf.train.latest_checkpoint(run_dir)
+    weights = tf.train.load_variable(checkpoint, 'conv1_1/weights')
+    assert weights.dtype == np.float32 and np.isfinite(weights).all()
