@@ -155,25 +155,59 @@ class Painter:
         self.session, self.model = session, model
         self.prepare = resizing.PhotoResizer(session, settings['image_size'])
         self.colors = runs.label_colors(settings)
+        # A row per class index up to the largest coloured one, and a last row for classes
+        # without a colour: black in the colour mask, the photo itself in the overlay.
+        size = max(self.colors, default=-1) + 2
+        self.table = np.zeros((size, 3), np.uint8)
+        self.known = np.zeros(size, bool)
+        for index, color in self.colors.items():
+            self.table[index], self.known[index] = color, True
 
     def classify(self, prepared):
         """Return the class maps [B, H, W] of a list of prepared images."""
         return self.session.run(self.model.classes, {self.model.image_input: np.stack(prepared),
                                                      self.model.keep_prob: 1.0})
 
+    def draw(self, image, classes):
+        """Return (class map, colour mask, overlay), all at the image's resolution.
+
+        The same pixels as resizing.resize_nearest, utils.class_map_to_colors and
+        utils.blend_labels (half photo, half class colour, rounded half to even), computed
+        on 8-bit values with one gather per axis and one OpenCV blend: on photo-sized
+        images about ten times faster than float arrays, which matters once the network
+        is fast.
+        """
+        height, width = image.shape[:2]
+        rows = resizing.nearest_indices(classes.shape[0], height)
+        cols = resizing.nearest_indices(classes.shape[1], width)
+
+        def enlarge(values):
+            return np.take(np.take(values, rows, axis=0), cols, axis=1)
+        last = len(self.table) - 1
+        index = np.where((classes >= 0) & (classes < last), classes, last)
+        full, colours = enlarge(classes), enlarge(self.table[index])
+        if image.dtype != np.uint8 or image.shape != colours.shape:
+            return full, colours, utils.blend_labels(image, full, self.colors)
+        overlay = cv2.addWeighted(image, 0.5, colours, 0.5, 0)
+        known = self.known[index]
+        if not known.all():
+            keep = ~enlarge(known)
+            overlay[keep] = image[keep]
+        return full, colours, overlay
+
     def overlay(self, image, classes):
         """Return (class map at the image's resolution, the blended overlay)."""
-        full = resizing.resize_nearest(classes, (image.shape[1], image.shape[0]))
-        return full, utils.blend_labels(image, full, self.colors)
+        full, _, overlay = self.draw(image, classes)
+        return full, overlay
 
     def write(self, image, classes, paths):
         """Write the overlay and, when asked, the class-index and colour masks."""
-        full, overlay = self.overlay(image, classes)
+        full, colours, overlay = self.draw(image, classes)
         utils.write_image(paths[0], overlay)
         if len(paths) == 3:
             dtype = np.uint8 if len(self.colors) <= 256 else np.uint16
             utils.write_image(paths[1], full.astype(dtype))
-            utils.write_image(paths[2], utils.class_map_to_colors(full, self.colors))
+            utils.write_image(paths[2], colours)
 
 
 def read_photo(painter, root, relative):
@@ -292,7 +326,8 @@ def main(argv=None):
     with graph.as_default(), tf.Session(graph=graph,
                                         config=precision.session_config(mode)) as session:
         model = fcnvgg.FCNVGG(session)
-        model.build_from_metagraph(checkpoint + '.meta', checkpoint)
+        model.build_from_metagraph(checkpoint + '.meta', checkpoint,
+                                   bf16_weights=mode == 'bf16')
         if args.samples_dir:
             skipped = paint(Painter(session, model, settings), args)
         if args.evaluate:

@@ -1,0 +1,140 @@
+"""bench.py: the FLOP counter, the baselines it times, infer.py's drawing and bf16 weights,
+and a --quick run end to end. No timing is asserted: only what the figures rest on."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import bench
+import fcnvgg
+import infer
+import precision
+import resizing
+import utils
+from scripts import run_script
+
+
+def test_flop_counter_gives_the_issue_figures():
+    kitti = bench.model_flops(576, 160, 2)
+    cityscapes = bench.model_flops(512, 256, 2)
+    assert kitti['forward'] / 1e9 == pytest.approx(77.9, abs=0.05)
+    assert cityscapes['forward'] / 1e9 == pytest.approx(110.8, abs=0.05)
+    assert sum(kitti['groups'].values()) == kitti['forward']
+    # fc6: a 7x7x512 -> 4096 convolution on the 5x18 map of pool5, 2 FLOPs per multiply-add
+    assert kitti['groups']['fc6'] == 2 * 5 * 18 * 7 * 7 * 512 * 4096
+    first = 2 * 576 * 160 * 9 * 3 * 64
+    assert kitti['training'] == 3 * kitti['forward'] - first
+
+
+def test_flop_counter_shapes_are_the_built_networks():
+    width, height, classes, vgg_width = 96, 64, 3, 0.0625
+    layers = bench.fcn8s_layers(width, height, classes, vgg_width)
+    names = {'conv': '{}/Relu:0', 'score': 'fcn8s/{}/BiasAdd:0', 'upscore': 'fcn8s/{}/output:0'}
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        model = fcnvgg.FCNVGG(session)
+        model.build_from_vgg(None, classes, backbone='scratch', width=vgg_width)
+        tensors = [graph.get_tensor_by_name(
+            names['score' if layer['name'].startswith('score') else
+                  'upscore' if layer['name'].startswith('upscore') else 'conv']
+            .format(layer['name'])) for layer in layers]
+        outputs = session.run(tensors, {model.image_input: np.zeros([1, height, width, 3],
+                                                                    np.float32)})
+    assert len(layers) == 13 + 2 + 3 + 3
+    for layer, output in zip(layers, outputs):
+        assert list(output.shape[1:]) == layer['output'], layer['name']
+
+
+def test_class_loop_and_vectorised_encoding_agree_on_a_small_label():
+    colors, unknown = bench.cityscapes_colors()
+    label = bench.colour_label(np.random.default_rng(1), (48, 32), colors)
+    label[0, :5] = (1, 2, 3)                          # a colour outside the table
+    looped = bench.encode_by_class_loop(label, colors, unknown)
+    vectorised = bench.encode_vectorised(label, colors, unknown)
+    np.testing.assert_array_equal(looped, vectorised)
+    assert looped[0, 0, unknown] == 1 and len(np.unique(looped.argmax(-1))) > 5
+
+
+def test_pixel_loop_and_vectorised_check_agree_on_a_small_label():
+    colors, unknown = bench.cityscapes_colors()
+    label = bench.colour_label(np.random.default_rng(2), (40, 24), colors)
+    labels = bench.corrupt(bench.encode_vectorised(label, colors, unknown),
+                           np.random.default_rng(3), count=30)
+    looped = bench.check_by_pixel_loop(labels)
+    np.testing.assert_array_equal(looped, utils.check_one_hot(labels).bad)
+    assert 20 <= looped.sum() <= 30
+
+
+def test_painter_draws_the_same_pixels_as_the_utils_helpers():
+    settings = {'image_size': [64, 32], 'label_colors': {'0': [255, 0, 255], '1': [0, 0, 255],
+                                                         '3': [10, 200, 30]}}
+    colors = {0: (255, 0, 255), 1: (0, 0, 255), 3: (10, 200, 30)}
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, [75, 131, 3]).astype(np.uint8)
+    classes = rng.integers(0, 5, [32, 64]).astype(np.int32)    # 2 and 4 have no colour
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        painter = infer.Painter(session, None, settings)
+        full, colours, overlay = painter.draw(image, classes)
+    expected_full = resizing.resize_nearest(classes, (131, 75))
+    np.testing.assert_array_equal(full, expected_full)
+    np.testing.assert_array_equal(colours, utils.class_map_to_colors(expected_full, colors))
+    np.testing.assert_array_equal(overlay, utils.blend_labels(image, expected_full, colors))
+    np.testing.assert_array_equal(overlay[expected_full == 2], image[expected_full == 2])
+
+
+@pytest.mark.skipif(precision.resolve('bf16') != 'bf16', reason='no bf16 on this CPU')
+def test_bf16_weight_copies_give_the_rewrites_class_maps(tmp_path):
+    rng = np.random.default_rng(5)
+    images = np.stack([bench.scene_photo(rng, 96, 64) for _ in range(2)]).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        tf.set_random_seed(6)
+        model = fcnvgg.FCNVGG(session)
+        model.build_from_vgg(None, 3, backbone='scratch', width=0.0625)
+        for variable in tf.global_variables():
+            if '/score_' in variable.name and 'weights' in variable.name:
+                session.run(variable.assign(rng.normal(size=variable.shape.as_list())))
+        checkpoint = tf.train.Saver().save(session, str(tmp_path / 'model'))
+    maps = {}
+    for copies in (False, True):
+        graph = tf.Graph()
+        with graph.as_default(), tf.Session(
+                graph=graph, config=precision.session_config('bf16')) as session:
+            model = fcnvgg.FCNVGG(session)
+            model.build_from_metagraph(checkpoint + '.meta', checkpoint, bf16_weights=copies)
+            maps[copies] = session.run(model.classes, {model.image_input: images})
+            made = [op.name for op in graph.get_operations()
+                    if op.type == 'VarHandleOp' and op.name.startswith('bf16_weights/')]
+        assert len(made) == (13 + 2 + 3 + 3 if copies else 0)   # every weight, no bias
+    np.testing.assert_array_equal(maps[False], maps[True])
+    assert len(np.unique(maps[True])) > 1
+
+
+def test_quick_run_writes_every_part(tmp_path):
+    output = tmp_path / 'bench.json'
+    result = run_script('bench.py', '--quick', '--json', output, '--work-dir', tmp_path / 'work')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'CPU: ' in result.stdout and 'avx512_bf16' in result.stdout
+    results = json.loads(output.read_text())
+    assert {'machine', 'model', 'infer', 'labels', 'loader', 'targets'} <= set(results)
+    model = results['model']
+    assert model['flops']['128x64']['forward_gflop'] > 0
+    assert all(value > 0 for value in model['ceiling_gflops'].values())
+    modes = {(row['mode'], row['precision'], row['batch']) for row in model['rows']}
+    assert {('inference', 'fp32', 1), ('training', 'fp32', 2)} <= modes
+    for row in model['rows']:
+        assert row['ms_per_image'] > 0 and row['gflops'] > 0 and row['pct_of_ceiling'] > 0
+    for row in results['infer']:
+        assert row['outputs_identical']
+        assert min(row['pipeline_images_per_s'], row['sequential_images_per_s'],
+                   row['network_images_per_s']) > 0
+    labels = results['labels']
+    assert labels['encode_identical'] and labels['check_identical']
+    assert min(labels['ms_per_image'].values()) > 0
+    assert min(results['loader']['images_per_s'].values()) > 0
+    assert {target['key'] for target in results['targets']} >= {'encode_speedup',
+                                                               'check_speedup'}
+    assert os.path.isdir(tmp_path / 'work')
