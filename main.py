@@ -125,7 +125,7 @@ def validate_config(config):
         raise utils.UserError('--vgg-width must be in (0, 4]')
 
 
-def prepare_run_dir(name, resume, force):
+def check_run_dir(name, resume, force):
     """Check the run directory against --resume/--force; return the recorded settings."""
     exists = os.path.isdir(name) and bool(os.listdir(name))
     if resume:
@@ -140,8 +140,6 @@ def prepare_run_dir(name, resume, force):
         if not is_run:
             raise utils.UserError(f'{name} is not a run directory (no settings.json or '
                                   'checkpoint): --force only starts a run over')
-        shutil.rmtree(name)
-    os.makedirs(name, exist_ok=True)
     return {}
 
 
@@ -364,7 +362,7 @@ def main(argv=None):
     args = parse_args(argv)
     utils.quiet_opencv()
     args.name = args.name or os.path.join('runs', args.data_source or DEFAULTS['data_source'])
-    recorded = prepare_run_dir(args.name, args.resume, args.force)
+    recorded = check_run_dir(args.name, args.resume, args.force)
     config = resolve_config(args, recorded)
     validate_config(config)
     config['devices'] = devices.choose_devices(args.devices)
@@ -385,6 +383,9 @@ def main(argv=None):
                                                config['devices'], strategy)
     with graph.as_default(), tf.Session(target, graph=graph, config=session_config) as session:
         trainer = build_trainer(session, config, strategy, resume_from)
+        if args.force and os.path.isdir(args.name):
+            shutil.rmtree(args.name)  # only now: bad input or a failed download keep the old run
+        os.makedirs(args.name, exist_ok=True)
         config['widths'] = trainer.model.widths or config.get('widths')
         runs.write_settings(args.name, {k: v for k, v in config.items()
                                         if k not in ('resume', 'force')})

@@ -245,3 +245,16 @@ def test_mixed_precision_trains_and_keeps_fp32_checkpoints(tmp_path):
     checkpoint = tf.train.latest_checkpoint(run_dir)
     weights = tf.train.load_variable(checkpoint, 'conv1_1/weights')
     assert weights.dtype == np.float32 and np.isfinite(weights).all()
+
+
+def test_force_with_bad_input_keeps_the_old_run(tmp_path):
+    data_dir = write_tiny_synthetic(tmp_path / 'data')
+    run_dir = str(tmp_path / 'run')
+    assert run_main(*TINY, '--data-dir', data_dir, '--name', run_dir, '--epochs', '1'
+                    ).returncode == 0
+    before = sorted(os.listdir(run_dir))
+    failed = run_main('--data-source', 'nosuchsource', '--name', run_dir, '--force',
+                      '--vgg-init', 'scratch')
+    assert failed.returncode == 1 and 'nosuchsource' in last_line(failed.stderr)
+    assert sorted(os.listdir(run_dir)) == before
+    assert tf.train.latest_checkpoint(run_dir) is not None
