@@ -31,10 +31,8 @@ import json
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -55,7 +53,8 @@ TARGETS = [
     ('mixed_agreement_pct', 'mixed-precision class maps agreeing with fp32, % (trained run)',
      99.0),
     ('fp32_training_pct', 'fp32 training step, % of the fp32 matmul ceiling', 65.0),
-    ('mixed_training_speedup', 'mixed-precision training vs fp32', 1.7),
+    ('mixed_training_speedup_b4', 'mixed-precision training vs fp32, batch 4', 1.7),
+    ('mixed_training_speedup_b1', 'mixed-precision training vs fp32, batch 1', 1.7),
     ('infer_speedup', 'infer.py painting vs the sequential loop', 1.3),
     ('encode_speedup', 'label encoding vs the loop over classes', 10.0),
     ('check_speedup', 'one-hot checking vs the loop over pixels', 100.0),
@@ -95,6 +94,13 @@ def parse_args(argv=None):
     add('--json', default='bench.json', help='where the results go (default bench.json)')
     add('--repeats', type=int, help='timed rounds per measurement; the best counts '
         '(default 3; --quick 1)')
+    add('--quiet-limit', type=float, default=0.1, help='a timed run during which other '
+        'processes kept more than this many cores busy is set aside and run again '
+        '(default 0.1)')
+    add('--quiet-wait', type=float, default=30.0, help='seconds each timed run may wait '
+        'for other processes to go idle (default 30)')
+    add('--max-rounds', type=int, help='rounds at most, to collect --repeats undisturbed '
+        'runs of each variant (default 3 x --repeats)')
     add('--sizes', type=parse_list(parse_size), help='model input sizes WxH (default '
         '576x160,512x256: KITTI and Cityscapes; --quick 128x64)')
     add('--batches', type=parse_list(int), help='batch sizes (default 1,4; --quick 1,2)')
@@ -221,22 +227,76 @@ def session_config(precision_name, args):
 
 # --------------------------------------------------------------------------- timing
 
-def interleaved(variants, repeats, warmup=1, desc='rounds'):
-    """Time each callable of {name: fn} `repeats` times, all variants in every round.
+def cpu_counters():
+    """Return (busy CPU seconds of the whole machine, of this process), or None off Linux.
 
-    Each runs `warmup` untimed times first (graph optimisation, kernel set-up). Returns
-    {name: [seconds of each round]}.
+    The machine's count includes steal time: a virtual machine's host running others.
+    """
+    try:
+        with open('/proc/stat') as handle:
+            values = [int(v) for v in handle.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _, _, irq, softirq, steal = values + [0] * (8 - len(values))
+    ticks = os.sysconf('SC_CLK_TCK')
+    own = os.times()
+    return (user + nice + system + irq + softirq + steal) / ticks, own.user + own.system
+
+
+def others_busy(before, after, seconds):
+    """Return the cores other processes kept busy on average between two cpu_counters()."""
+    if before is None or after is None or seconds <= 0:
+        return 0.0
+    return max(0.0, (after[0] - before[0]) - (after[1] - before[1])) / seconds
+
+
+def wait_for_quiet(args, window=0.25):
+    """Wait, up to --quiet-wait seconds, for a moment when other processes are idle."""
+    deadline = time.monotonic() + args.quiet_wait
+    while time.monotonic() < deadline:
+        before = cpu_counters()
+        time.sleep(window)
+        if others_busy(before, cpu_counters(), window) <= args.quiet_limit:
+            return
+
+
+def interleaved(variants, args, warmup=1, desc='rounds'):
+    """Time each callable of {name: fn} in rounds, every variant once per round.
+
+    Each runs `warmup` untimed times first (graph optimisation, kernel set-up). Each
+    timed run waits for a quiet moment first (up to --quiet-wait seconds); a run during
+    which other processes (or the host, as steal time) still kept more than --quiet-limit
+    cores busy on average is set aside, and the variant runs again in a later round, up to
+    --max-rounds rounds. Returns {name: [seconds]}: the undisturbed
+    samples, or all of them when none was. What was set aside goes to args.samples_log.
     """
     for fn in variants.values():
         for _ in range(warmup):
             fn()
-    times = {name: [] for name in variants}
-    for _ in tqdm(range(repeats), desc=desc, unit='round', leave=False):
-        for name, fn in variants.items():
-            started = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - started)
-    return times
+    clean = {name: [] for name in variants}
+    disturbed = {name: [] for name in variants}
+    max_rounds = args.max_rounds or 3 * args.repeats
+    with tqdm(total=args.repeats * len(variants), desc=desc, unit='run', leave=False) as bar:
+        for _ in range(max_rounds):
+            pending = [name for name in variants if len(clean[name]) < args.repeats]
+            if not pending:
+                break
+            for name in pending:
+                wait_for_quiet(args)
+                before = cpu_counters()
+                started = time.perf_counter()
+                variants[name]()
+                seconds = time.perf_counter() - started
+                after = cpu_counters()
+                if others_busy(before, after, seconds) * seconds > \
+                        max(args.quiet_limit * seconds, 0.03):
+                    disturbed[name].append(seconds)
+                else:
+                    clean[name].append(seconds)
+                    bar.update(1)
+    args.samples_log.append({'part': desc, 'clean': {k: len(v) for k, v in clean.items()},
+                             'set_aside': {k: len(v) for k, v in disturbed.items()}})
+    return {name: clean[name] or disturbed[name] for name in variants}
 
 
 def summary(seconds):
@@ -421,7 +481,7 @@ def bench_model(args, precisions, work_dir):
         variants, meta, sessions = model_variants(args, size, precisions, work_dir)
         matmuls, matmul_meta, matmul_sessions = matmul_ceiling_variants(args, precisions)
         variants.update(matmuls)
-        times = interleaved(variants, args.repeats, warmup=1, desc=f'model {label}')
+        times = interleaved(variants, args, warmup=1, desc=f'model {label}')
         for session in sessions + matmul_sessions:
             session.close()
         for key, (name, work) in matmul_meta.items():
@@ -452,17 +512,13 @@ def bench_model(args, precisions, work_dir):
 def bench_agreement(args, mixed):
     """Return how often fp32 and mixed-precision class maps agree on a trained run's
     validation images, with each precision's pixel accuracy against the labels."""
+    import evaluation
     import runs
     settings = runs.read_settings(args.run)
     checkpoint = runs.select_checkpoint(args.run)
-    source = utils.load_data_source(settings.get('data_source', 'synthetic'))
-    if hasattr(source, 'seed'):
-        source.seed = settings.get('seed', 0)
-    source.load_data(settings['data_dir'], settings.get('valid_fraction', 0.1))
+    source = evaluation.load_validation_source(settings)   # as infer.py --evaluate does
     images, truth = [], []
-    generator = source.valid_generator(4) if source.num_validation else \
-        source.train_generator(4)
-    for batch_images, batch_labels in generator:
+    for batch_images, batch_labels in source.valid_generator(4):
         images += list(batch_images)
         truth += list(utils.labels_to_class_map(batch_labels))
         if len(images) >= args.agreement_images:
@@ -640,7 +696,7 @@ def bench_infer(args, precisions, work_dir):
             plain_session.run(plain_model.classes, {plain_model.image_input: np.stack(
                 batches[0])})
             times = interleaved({'pipeline': pipeline, 'sequential': sequential,
-                                 'network': network}, args.repeats, warmup=0,
+                                 'network': network}, args, warmup=0,
                                 desc=f'infer {label} {name}')
             identical = same_outputs(out['pipeline'], out['sequential'], names)
             session.close()
@@ -753,7 +809,7 @@ def bench_labels(args):
         'encode vectorised': lambda: [encode_vectorised(lb, colors, unknown) for lb in labels],
         'check loop': lambda: [check_by_pixel_loop(c) for c in loop_items],
         'check vectorised': lambda: [utils.check_one_hot(c) for c in checked],
-    }, args.repeats, warmup=0, desc='labels')
+    }, args, warmup=0, desc='labels')
     per_image = {key: 1000 * min(value) / (len(loop_items) if key == 'check loop' else count)
                  for key, value in times.items()}
     return {'images': count, 'check_loop_images': len(loop_items),
@@ -808,8 +864,8 @@ def bench_loader(args, work_dir):
             total += len(images)
         return total
 
-    times = interleaved({'threaded': threaded, 'one thread': one_thread}, args.repeats,
-                        warmup=0, desc='loader')
+    times = interleaved({'threaded': threaded, 'one thread': one_thread}, args, warmup=1,
+                        desc='loader')
     workers = source.train_generator(batch_size).num_workers
     rates = {key: args.loader_images / min(value) for key, value in times.items()}
     return {'images': args.loader_images, 'file_size': list(size),
@@ -820,49 +876,44 @@ def bench_loader(args, work_dir):
 # ------------------------------------------------------------------------ reporting
 
 def target_values(results, mixed):
-    """Return {target key: measured value} for the targets this run measured."""
-    values = {}
-    model = results.get('model')
-    if model:
-        rows = model['rows']
+    """Return {target key: (worst value, where, best value, where)} for what was measured.
 
-        def pick(mode, precision_name, batch=None):
-            return [r for r in rows if r['mode'] == mode and r['precision'] == precision_name
-                    and (batch is None or r['batch'] == batch)]
-        fp32_inference = pick('inference', 'fp32')
-        if fp32_inference:
-            values['fp32_inference_pct'] = min(r['pct_of_ceiling'] for r in fp32_inference)
-        fp32_training = pick('training', 'fp32')
-        if fp32_training:
-            values['fp32_training_pct'] = min(r['pct_of_ceiling'] for r in fp32_training)
-        if mixed:
-            for batch, key in ((4, 'mixed_inference_speedup_b4'),
-                               (1, 'mixed_inference_speedup_b1')):
-                found = pick('inference', mixed, batch)
-                if found:
-                    values[key] = min(r['speedup_vs_fp32'] for r in found)
-            training = pick('training', mixed)
-            if training:
-                values['mixed_training_speedup'] = min(r['speedup_vs_fp32'] for r in training)
+    A target covers several rows (sizes, batches, precisions): it is met when its worst
+    row meets it.
+    """
+    candidates = {}
+    model = results.get('model')
+    for row in (model or {}).get('rows', []):
+        where = f'{row["size"]} batch {row["batch"]}'
+        if row['precision'] == 'fp32':
+            key = 'fp32_inference_pct' if row['mode'] == 'inference' else 'fp32_training_pct'
+            candidates.setdefault(key, []).append((row['pct_of_ceiling'], where))
+        elif row['precision'] == mixed and row['batch'] in (1, 4):
+            key = (f'mixed_{row["mode"]}_speedup_b{row["batch"]}')
+            candidates.setdefault(key, []).append((row['speedup_vs_fp32'], row['size']))
     if results.get('agreement'):
-        values['mixed_agreement_pct'] = results['agreement']['agreement_pct']
-    if results.get('infer'):
-        values['infer_speedup'] = min(r['speedup'] for r in results['infer'])
+        agreement = results['agreement']
+        candidates['mixed_agreement_pct'] = [(agreement['agreement_pct'], agreement['run'])]
+    for row in results.get('infer') or []:
+        where = f'{row["model_size"][0]}x{row["model_size"][1]} {row["precision"]}'
+        candidates.setdefault('infer_speedup', []).append((row['speedup'], where))
     if results.get('labels'):
-        values['encode_speedup'] = results['labels']['encode_speedup']
-        values['check_speedup'] = results['labels']['check_speedup']
-    return values
+        candidates['encode_speedup'] = [(results['labels']['encode_speedup'], '')]
+        candidates['check_speedup'] = [(results['labels']['check_speedup'], '')]
+    return {key: (*min(values), *max(values)) for key, values in candidates.items()}
 
 
 def evaluate_targets(results, mixed):
-    """Return [{key, description, threshold, value, met}] for the measured targets.
-
-    Each value is the worst case over the rows it covers (every size and batch).
-    """
+    """Return [{key, description, threshold, value, where, best, best_where, met}]."""
     values = target_values(results, mixed)
-    return [{'key': key, 'description': text, 'threshold': threshold, 'value': values[key],
-             'met': values[key] >= threshold}
-            for key, text, threshold in TARGETS if key in values]
+    targets = []
+    for key, text, threshold in TARGETS:
+        if key in values:
+            worst, where, best, best_where = values[key]
+            targets.append({'key': key, 'description': text, 'threshold': threshold,
+                            'value': worst, 'where': where, 'best': best,
+                            'best_where': best_where, 'met': worst >= threshold})
+    return targets
 
 
 def number(value):
@@ -880,6 +931,10 @@ def print_report(results, args):
           f'threads intra-op {args.intra_threads or "default"}, inter-op '
           f'{args.inter_threads or "default"}; load average at start '
           f'{info["load_average_start"][0]:.2f}, at end {info["load_average_end"][0]:.2f}')
+    set_aside = sum(sum(entry['set_aside'].values()) for entry in results['samples'])
+    kept = sum(sum(entry['clean'].values()) for entry in results['samples'])
+    print(f'Timed runs: {kept} kept, {set_aside} set aside and repeated because other '
+          f'processes kept more than {args.quiet_limit:g} cores busy meanwhile')
     model = results.get('model')
     if model:
         print()
@@ -937,10 +992,14 @@ def print_report(results, args):
               f'worker threads vs {rates["one thread"]:.1f} in one thread '
               f'({loader["speedup"]:.2f}x)')
     if results['targets']:
-        print('\nTargets (worst case over the sizes and batches measured):')
+        print('\nTargets (each met when its worst row meets it):')
         for target in results['targets']:
+            spread = ''
+            if target['where'] != target['best_where']:
+                spread = (f' at {target["where"]}; best {target["best"]:.2f} at '
+                          f'{target["best_where"]}')
             print(f'  [{"met" if target["met"] else "MISSED"}] {target["description"]}: '
-                  f'{target["value"]:.2f} (target {target["threshold"]:g})')
+                  f'{target["value"]:.2f}{spread} (target {target["threshold"]:g})')
 
 
 # ----------------------------------------------------------------------------- main
@@ -963,8 +1022,8 @@ def main(argv=None):
           f'{args.repeats} round(s) each, best counts', flush=True)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='bench-')
     os.makedirs(work_dir, exist_ok=True)
-    results = {'machine': info, 'settings': {k: v for k, v in vars(args).items()},
-               'precisions': precisions}
+    results = {'machine': info, 'settings': dict(vars(args)), 'precisions': precisions}
+    args.samples_log = results['samples'] = []
     started = time.time()
     try:
         if 'model' in args.parts:
