@@ -13,16 +13,19 @@ Parts (choose with --parts):
   FLOPs per image from the layer shapes, the achieved GFLOP/s and its percentage of the
   matrix-multiply ceiling measured in the same rounds; with --run, how often bf16 and fp32
   class maps agree on a trained checkpoint.
-* infer: infer.py's painting pipeline on a folder of photo-sized PNGs (read, resize, infer,
-  draw, write, overlapped) against a sequential loop doing the same steps one after another.
+* infer: infer.py's painting (read, resize, infer, draw, write, overlapped; as infer.py
+  sets it up) on a folder of camera-sized PNGs, against a plain sequential loop with the
+  project's helpers and its own plainly restored session; and the network alone on the
+  same batches, which no painting can beat ("bound": network / sequential).
 * labels: encoding colour labels to one-hot against a loop over classes, and checking
   one-hot rows against a loop over pixels (as the original checker did).
 * loader: images/s delivered by the threaded batch loader against one thread.
 
 Every variant of a part runs in the same rounds, one after the other, and each figure is the
-best of --repeats rounds: on a shared machine the best round is the one least disturbed by
-other work. Ratios compare figures of the same run. Results go to stdout as a table and to
---json as numbers.
+best of --repeats runs. The machine may be shared: each timed run waits for other
+processes to go idle, and a run during which they (or the virtual machine's host) kept more
+than --quiet-limit cores busy is set aside and repeated. Ratios compare figures of the same
+run. Results go to stdout as a table and to --json as numbers.
 """
 import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
@@ -964,13 +967,14 @@ def print_report(results, args):
     if results.get('infer'):
         print()
         print(f'{"infer.py path":<14}{"photos":>16}{"prec":>6}{"img/s":>8}{"sequential":>11}'
-              f'{"speedup":>9}{"network":>9}  same')
+              f'{"speedup":>9}{"network":>9}{"bound":>7}  same')
         for row in results['infer']:
             model_size = 'x'.join(str(v) for v in row['model_size'])
             photos = f'{row["photos"]} x ' + 'x'.join(str(v) for v in row['photo_size'])
             print(f'{model_size:<14}{photos:>16}{row["precision"]:>6}'
                   f'{row["pipeline_images_per_s"]:>8.2f}{row["sequential_images_per_s"]:>11.2f}'
-                  f'{row["speedup"]:>8.2f}x{row["network_images_per_s"]:>9.2f}  '
+                  f'{row["speedup"]:>8.2f}x{row["network_images_per_s"]:>9.2f}'
+                  f'{row["network_images_per_s"] / row["sequential_images_per_s"]:>6.2f}x  '
                   f'{"yes" if row["outputs_identical"] else "NO"}')
     labels = results.get('labels')
     if labels:
