@@ -289,3 +289,19 @@ def test_fc6_by_matmul_equals_the_convolution():
         got, expected = session.run([by_matmul, convolved])
     assert got.shape == (2, 3, 8, 24)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_loss_scaled_optimizer_for_fp16_still_learns():
+    # fp16 needs a GPU, but its dynamic loss scaling is plain graph code: check it on the CPU.
+    images, targets = fixed_batch()
+    with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+        model = fcnvgg.FCNVGG(session)
+        model.build_from_vgg(None, NUM_CLASSES, backbone='scratch', width=WIDTH)
+        labels = tf.placeholder(tf.float32, [None, None, None, NUM_CLASSES])
+        train_op, loss = model.get_optimizer(labels, 1e-3, loss_scale=True)
+        assert any('loss_scale' in v.op.name for v in tf.global_variables())
+        feed = {model.image_input: images, labels: targets}
+        first = session.run(loss, feed)
+        for _ in range(10):
+            session.run(train_op, feed)
+        assert session.run(loss, feed) < 0.95 * first
