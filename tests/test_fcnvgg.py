@@ -155,6 +155,7 @@ def test_saved_model_restores_from_metagraph_with_identical_class_maps(tmp_path)
     images, targets = fixed_batch()
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
+        tf.set_random_seed(1)   # some seeds predict one class everywhere after 3 steps
         model = fcnvgg.FCNVGG(session)
         model.build_from_vgg(None, NUM_CLASSES, backbone='scratch', width=WIDTH)
         labels = tf.placeholder(tf.float32, [None, None, None, NUM_CLASSES])
