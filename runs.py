@@ -56,9 +56,8 @@ def read_settings(run_dir):
 
 def checkpoint_paths(run_dir):
     """Return the run's checkpoint prefixes, oldest first; none at all is a `UserError`."""
-    state = tf.train.get_checkpoint_state(run_dir)
+    state = tf.train.get_checkpoint_state(run_dir)   # relative paths come joined to run_dir
     paths = list(state.all_model_checkpoint_paths) if state else []
-    paths = [p if os.path.isabs(p) else os.path.join(run_dir, p) for p in paths]
     paths = [p for p in paths if os.path.isfile(p + '.index') and os.path.isfile(p + '.meta')]
     if not paths:
         raise utils.UserError(f'{run_dir} holds no checkpoint: train with main.py --name '

@@ -249,3 +249,19 @@ def test_shards_cover_every_input_exactly_once(run, tmp_path):
     bad = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', tmp_path / 'o',
                 '--shard', '3/2')
     assert bad.returncode == 2 and 'K must be between 1 and N' in bad.stderr
+
+
+def test_relative_run_directory(run, tmp_path):
+    run_dir, _ = run
+    shutil.copytree(run_dir, tmp_path / 'runs' / 'mine')
+    (tmp_path / 'photos').mkdir()
+    cv2.imwrite(str(tmp_path / 'photos' / 'photo.png'), photo(40, 20, 0))
+    for samples, checkpoint in (('photos', '0'), (os.path.join('photos', 'photo.png'), '-1')):
+        shutil.rmtree(tmp_path / 'out', ignore_errors=True)
+        result = subprocess.run(
+            [sys.executable, os.path.join(ROOT, 'infer.py'), '--name',
+             os.path.join('runs', 'mine'), '--samples-dir', samples, '--output-dir', 'out',
+             '--checkpoint', checkpoint],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert utils.read_image(str(tmp_path / 'out' / 'photo.png')).shape == (20, 40, 3)
