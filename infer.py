@@ -155,13 +155,6 @@ class Painter:
         self.session, self.model = session, model
         self.prepare = resizing.PhotoResizer(session, settings['image_size'])
         self.colors = runs.label_colors(settings)
-        # A row per class index up to the largest coloured one, and a last row for classes
-        # without a colour: black in the colour mask, the photo itself in the overlay.
-        size = max(self.colors, default=-1) + 2
-        self.table = np.zeros((size, 3), np.uint8)
-        self.known = np.zeros(size, bool)
-        for index, color in self.colors.items():
-            self.table[index], self.known[index] = color, True
 
     def classify(self, prepared):
         """Return the class maps [B, H, W] of a list of prepared images."""
@@ -183,13 +176,12 @@ class Painter:
 
         def enlarge(values):
             return np.take(np.take(values, rows, axis=0), cols, axis=1)
-        last = len(self.table) - 1
-        index = np.where((classes >= 0) & (classes < last), classes, last)
-        full, colours = enlarge(classes), enlarge(self.table[index])
+        # Colours are looked up on the network's small map, then enlarged with it.
+        colours, known = utils.color_lookup(classes, self.colors)
+        full, colours = enlarge(classes), enlarge(colours)
         if image.dtype != np.uint8 or image.shape != colours.shape:
             return full, colours, utils.blend_labels(image, full, self.colors)
         overlay = cv2.addWeighted(image, 0.5, colours, 0.5, 0)
-        known = self.known[index]
         if not known.all():
             keep = ~enlarge(known)
             overlay[keep] = image[keep]

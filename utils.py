@@ -390,7 +390,7 @@ def first_coordinates(mask, limit=5):
     return list(zip(xs[:limit].tolist(), ys[:limit].tolist()))
 
 
-def _color_lookup(class_map, label_colors):
+def color_lookup(class_map, label_colors):
     """Colour [..., 3] and "has a colour" flag [...] per pixel, by one table lookup.
 
     The table has a row per class index up to the largest coloured one, plus a last row with
@@ -411,7 +411,7 @@ def _color_lookup(class_map, label_colors):
 def class_map_to_colors(class_map, label_colors, background=(0, 0, 0)):
     """Colour label uint8 [..., 3] BGR of a class map; `background` where a pixel's class has
     no colour (-1 included)."""
-    colors, known = _color_lookup(class_map, label_colors)
+    colors, known = color_lookup(class_map, label_colors)
     return np.where(known[..., None], colors, np.array(background, dtype=np.uint8))
 
 
@@ -422,7 +422,7 @@ def blend_labels(image, class_map, label_colors, alpha=0.5):
     (or of a class without a colour) stay as they are. Returns uint8 BGR [H, W, 3].
     """
     image = np.asarray(image, dtype=np.float32)
-    colors, known = _color_lookup(class_map, label_colors)
+    colors, known = color_lookup(class_map, label_colors)
     blended = image * (1 - alpha) + colors.astype(np.float32) * alpha
     result = np.where(known[..., None], blended, image)
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
