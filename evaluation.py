@@ -1,5 +1,4 @@
 """Scoring a trained model on its data source's validation split (infer.py --evaluate)."""
-import json
 import math
 import os
 
@@ -7,6 +6,7 @@ import numpy as np
 from tqdm import tqdm
 
 import metrics
+import runs
 import utils
 
 
@@ -88,8 +88,6 @@ def evaluate(session, model, settings, args, checkpoint):
     directory = args.output_dir or args.name
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, 'metrics.json')
-    with open(path + '.tmp', 'w') as handle:
-        json.dump(json_ready(result), handle, indent=2)
-    os.replace(path + '.tmp', path)
+    runs.write_json(path, json_ready(result))
     print(f'[i] Metrics written to {path}')
     return result

@@ -32,12 +32,16 @@ def label_colors(settings):
     return {int(k): tuple(v) for k, v in settings['label_colors'].items()}
 
 
+def write_json(path, value, sort_keys=False):
+    """Write `value` as JSON atomically: a temporary file renamed into place."""
+    with open(path + '.tmp', 'w') as handle:
+        json.dump(value, handle, indent=2, sort_keys=sort_keys)
+    os.replace(path + '.tmp', path)
+
+
 def write_settings(run_dir, settings):
     """Write the run's settings JSON atomically."""
-    path = os.path.join(run_dir, SETTINGS_FILE)
-    with open(path + '.tmp', 'w') as handle:
-        json.dump(settings, handle, indent=2, sort_keys=True)
-    os.replace(path + '.tmp', path)
+    write_json(os.path.join(run_dir, SETTINGS_FILE), settings, sort_keys=True)
 
 
 def read_settings(run_dir):
