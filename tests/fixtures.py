@@ -1,0 +1,39 @@
+"""Files the tests write for themselves: tiny data sets in the real layouts, and photos."""
+import os
+
+import cv2
+import numpy as np
+
+
+def write_road_photos_kitti(data_dir, count=6, size=(400, 120), seed=0):
+    """Write a KITTI Road training set of `count` noisy photos; return `data_dir`.
+
+    Each label is red (not road) with a darker magenta road block in the lower middle and a
+    black (don't care) band on top, the colours of the real gt_image_2 files.
+    """
+    width, height = size
+    images = os.path.join(data_dir, 'training', 'image_2')
+    labels = os.path.join(data_dir, 'training', 'gt_image_2')
+    os.makedirs(images, exist_ok=True)
+    os.makedirs(labels, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    road = (slice(height // 2, None), slice(width // 4, 3 * width // 4))
+    for index in range(count):
+        photo = (rng.random((height, width, 3)) * 255).astype(np.uint8)
+        label = np.zeros((height, width, 3), np.uint8)
+        label[:] = (0, 0, 255)
+        label[road] = (255, 0, 255)
+        photo[road] //= 3
+        label[:10] = 0
+        cv2.imwrite(os.path.join(images, f'um_{index:06d}.png'), photo)
+        cv2.imwrite(os.path.join(labels, f'um_road_{index:06d}.png'), label)
+    return str(data_dir)
+
+
+def road_photo(width, height, seed):
+    """Return a road-ish uint8 BGR photo of the given size: sky above grey road, with noise."""
+    rng = np.random.RandomState(seed)
+    image = np.zeros([height, width, 3], np.uint8)
+    image[:height // 2] = (200, 150, 90)
+    image[height // 2:] = (90, 90, 90)
+    return np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)

@@ -1,0 +1,68 @@
+"""Runs written before the code was reorganised still resume, infer and evaluate alike.
+
+tests/data/runs_6d7777b holds two tiny KITTI runs that main.py at commit 6d7777b trained
+(6 epochs, learning rate 3e-3, batch 2, validation fraction 0.34) on
+`fixtures.write_road_photos_kitti` data: `scratch` (VGG16 from scratch, width 1/64) and
+`vggzip` (a narrow vgg.zip SavedModel, imported as its own graph). Beside them are the
+metrics and the class map of `fixtures.road_photo(300, 100, 1)` that infer.py at that
+commit gave; today's code must give the same.
+"""
+import json
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import ROOT
+from fixtures import road_photo, write_road_photos_kitti
+from scripts import run_script
+
+FIXTURES = os.path.join(ROOT, 'tests', 'data', 'runs_6d7777b')
+
+
+@pytest.fixture(scope='module')
+def kitti(tmp_path_factory):
+    """The data the runs were trained on."""
+    return write_road_photos_kitti(tmp_path_factory.mktemp('legacy') / 'kitti')
+
+
+def copy_run(kind, tmp_path):
+    """Copy a fixture run into `tmp_path`; return the copy's path."""
+    run_dir = str(tmp_path / f'{kind}-run')
+    shutil.copytree(os.path.join(FIXTURES, kind), run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize('kind', ['scratch', 'vggzip'])
+def test_old_run_infers_and_evaluates_as_before(kind, kitti, tmp_path):
+    run_dir = copy_run(kind, tmp_path)
+    photos, output = tmp_path / 'photos', tmp_path / 'painted'
+    photos.mkdir()
+    cv2.imwrite(str(photos / 'road.png'), road_photo(300, 100, 1))
+    result = run_script('infer.py', '--name', run_dir, '--evaluate', '--data-dir', kitti,
+                        '--samples-dir', photos, '--output-dir', output, '--masks')
+    assert result.returncode == 0, result.stderr[-3000:]
+    classes = cv2.imread(str(output / 'road_classes.png'), cv2.IMREAD_UNCHANGED)
+    expected = cv2.imread(os.path.join(FIXTURES, f'expected_{kind}_classes.png'),
+                          cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(classes, expected)
+    with open(output / 'metrics.json') as handle:
+        metrics = json.load(handle)
+    with open(os.path.join(FIXTURES, f'expected_{kind}_metrics.json')) as handle:
+        for key, value in json.load(handle).items():
+            assert metrics[key] == pytest.approx(value, abs=1e-6), key
+
+
+@pytest.mark.parametrize('kind', ['scratch', 'vggzip'])
+def test_old_run_resumes_with_the_next_epoch(kind, kitti, tmp_path):
+    run_dir = copy_run(kind, tmp_path)
+    result = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '7',
+                        '--data-dir', kitti, '--tensorboard-dir', tmp_path / 'events')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '[i] epoch 7/7' in result.stdout and 'epoch 6/' not in result.stdout
+    latest = tf.train.latest_checkpoint(run_dir)
+    assert os.path.basename(latest) == 'model-14'     # 4 training samples, batch 2
+    assert int(tf.train.load_variable(latest, 'epochs_done')) == 7
