@@ -17,7 +17,12 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-import utils
+import sources
+from drawing import blend_labels
+from errors import UserError, run_script
+from files import make_directory
+from images import quiet_opencv, write_image
+from labels import check_one_hot, first_coordinates, labels_to_class_map
 
 VALID_FRACTION = 0.1  # the split only moves samples between the two checks; all are checked
 BATCH_SIZE = 4
@@ -48,9 +53,9 @@ def main(argv=None):
     """Load the source, describe it, write examples, check all labels; return exit status."""
     args = parse_args(argv)
     if args.samples < 0:
-        raise utils.UserError(f'--samples must be 0 or more, not {args.samples}')
-    utils.quiet_opencv()
-    source = utils.load_source_data(args.source, args.data_dir, VALID_FRACTION)
+        raise UserError(f'--samples must be 0 or more, not {args.samples}')
+    quiet_opencv()
+    source = sources.load_source_data(args.source, args.data_dir, VALID_FRACTION)
     print_summary(source, args.source)
     write_examples(source, args.samples, args.output_dir)
     reports = [check_split(source, 'training', source.train_generator(BATCH_SIZE),
@@ -63,7 +68,7 @@ def main(argv=None):
 def print_summary(source, name):
     """What the source is: size, classes and colours, sample counts, don't-care policy."""
     width, height = source.image_size
-    names = list(getattr(source, 'class_names', None) or [])
+    names = list(sources.optional(source, 'class_names') or [])
     print(f'[i] Data source: {name} ({type(source).__module__}.py)')
     print(f'[i] Image size: {width}x{height}')
     print(f'[i] Classes: {source.num_classes}')
@@ -72,7 +77,7 @@ def print_summary(source, name):
     print(f'[i] Label colours (B, G, R): {colors}')
     print(f'[i] Training samples: {source.num_training}')
     print(f'[i] Validation samples: {source.num_validation}')
-    if getattr(source, 'ignores_pixels', False):
+    if sources.optional(source, 'ignores_pixels'):
         print('[i] Don\'t-care pixels (all-zero rows): allowed, the source sets ignores_pixels')
     else:
         print('[i] Don\'t-care pixels: none allowed, every row must be one-hot')
@@ -87,7 +92,7 @@ def write_examples(source, count, output_dir):
     """Write the first `count` training samples blended with their label colours as PNG."""
     if count == 0:
         return
-    utils.make_directory(output_dir, 'output directory')
+    make_directory(output_dir, 'output directory')
     count = min(count, source.num_training)
     batches = source.train_generator(BATCH_SIZE)
     files = getattr(batches, 'files', None)
@@ -97,9 +102,9 @@ def write_examples(source, count, output_dir):
             if written == count:
                 break
             stem = f'_{os.path.splitext(os.path.basename(files[written][0]))[0]}' if files else ''
-            blended = utils.blend_labels(image, utils.labels_to_class_map(label),
+            blended = blend_labels(image, labels_to_class_map(label),
                                          source.label_colors)
-            utils.write_image(os.path.join(output_dir, f'sample_{written:03d}{stem}.png'), blended)
+            write_image(os.path.join(output_dir, f'sample_{written:03d}{stem}.png'), blended)
             written += 1
         if written == count:
             break
@@ -118,13 +123,13 @@ class SplitReport:
 def check_split(source, split, batches, expected):
     """Check every label row of one split; print a line per bad sample; return the counts."""
     report = SplitReport(split, expected)
-    allow_zero = bool(getattr(source, 'ignores_pixels', False))
+    allow_zero = bool(sources.optional(source, 'ignores_pixels'))
     files = getattr(batches, 'files', None)
     flipped = getattr(batches, 'flipped', None)
     with tqdm(total=expected, desc=f'Checking {split}', unit='sample') as bar:
         for images, labels in batches:
             check_shapes(source, split, images, labels)
-            check = utils.check_one_hot(labels, allow_zero_rows=allow_zero)
+            check = check_one_hot(labels, allow_zero_rows=allow_zero)
             bad_counts = check.bad.sum(axis=(1, 2))
             for i in np.flatnonzero(bad_counts):  # only the bad samples, usually none
                 index = report.samples + i
@@ -151,7 +156,7 @@ def check_shapes(source, split, images, labels):
                 'labels': ((batch, height, width, source.num_classes), labels)}
     for what, (shape, array) in expected.items():
         if array.shape != shape or array.dtype != np.float32:
-            raise utils.UserError(
+            raise UserError(
                 f'the {split} batches hold {what} of shape {list(array.shape)} and type '
                 f'{array.dtype}; the contract wants float32 {list(shape)} ([batch, height, '
                 f'width, {"3" if what == "images" else "num_classes"}])')
@@ -165,7 +170,7 @@ def describe_bad_sample(name, bad, zero, mirrored):
     """
     if mirrored:
         bad, zero = bad[:, ::-1], zero[:, ::-1]
-    coordinates = utils.first_coordinates(bad, MAX_COORDINATES)
+    coordinates = first_coordinates(bad, MAX_COORDINATES)
     count = int(bad.sum())
     zero_rows = int((bad & zero).sum())
     kinds = []
@@ -208,4 +213,4 @@ def print_verdict(reports):
 
 
 if __name__ == '__main__':
-    utils.run_script(main)
+    run_script(main)

@@ -10,7 +10,7 @@ import os
 import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
-import utils
+from errors import UserError
 
 
 def cluster_worker():
@@ -20,11 +20,11 @@ def cluster_worker():
         workers = config.get('cluster', {}).get('worker', [])
         index = int(config.get('task', {}).get('index', 0))
     except (ValueError, AttributeError, TypeError) as error:
-        raise utils.UserError(f'TF_CONFIG is not valid cluster JSON: {error}') from None
+        raise UserError(f'TF_CONFIG is not valid cluster JSON: {error}') from None
     if len(workers) < 2:
         return None
     if not 0 <= index < len(workers):
-        raise utils.UserError(f'TF_CONFIG task index {index} is not one of the '
+        raise UserError(f'TF_CONFIG task index {index} is not one of the '
                               f'{len(workers)} workers')
     return workers, index
 
@@ -33,7 +33,7 @@ def parse_devices(text):
     """Return a device count (int) or a list of device names from --devices."""
     if text.isdigit():
         if int(text) < 1:
-            raise utils.UserError('--devices must be at least 1')
+            raise UserError('--devices must be at least 1')
         return int(text)
     return [name.strip() for name in text.split(',') if name.strip()]
 
@@ -52,7 +52,7 @@ def choose_devices(requested):
         return [f'/gpu:{i}' for i in range(len(gpus))] or ['/cpu:0']
     if gpus:
         if requested > len(gpus):
-            raise utils.UserError(f'--devices {requested}: TensorFlow sees {len(gpus)} GPU(s)')
+            raise UserError(f'--devices {requested}: TensorFlow sees {len(gpus)} GPU(s)')
         return [f'/gpu:{i}' for i in range(requested)]
     if requested > 1:
         cpu = tf2.config.list_physical_devices('CPU')[0]
@@ -60,7 +60,7 @@ def choose_devices(requested):
             tf2.config.set_logical_device_configuration(
                 cpu, [tf2.config.LogicalDeviceConfiguration()] * requested)
         except RuntimeError as error:
-            raise utils.UserError(f'cannot split the CPU into {requested} devices: {error}') \
+            raise UserError(f'cannot split the CPU into {requested} devices: {error}') \
                 from None
     return [f'/cpu:{i}' for i in range(requested)]
 

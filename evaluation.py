@@ -6,21 +6,24 @@ import numpy as np
 from tqdm import tqdm
 
 import metrics
-import runs
-import utils
+import sources
+from errors import UserError
+from files import make_directory, write_json
+from labels import labels_to_class_map
+
+METRICS_FILE = 'metrics.json'
 
 
 def load_validation_source(settings, data_source=None, data_dir=None):
     """Return the run's data source (or `data_source`), loaded with the run's split."""
-    name = data_source or settings['data_source']
-    directory = data_dir or settings['data_dir']
-    source = utils.load_source_data(name, directory, settings.get('valid_fraction', 0.1),
-                                    settings.get('seed', 0))
-    if source.num_classes != settings['num_classes']:
-        raise utils.UserError(f'{name} has {source.num_classes} classes, the run was trained '
-                              f'for {settings["num_classes"]}')
+    name = data_source or settings.data_source
+    directory = data_dir or settings.data_dir
+    source = sources.load_source_data(name, directory, settings.valid_fraction, settings.seed)
+    if source.num_classes != settings.num_classes:
+        raise UserError(f'{name} has {source.num_classes} classes, the run was trained '
+                        f'for {settings.num_classes}')
     if not source.num_validation:
-        raise utils.UserError(f'{name} has no validation samples in {directory} to evaluate')
+        raise UserError(f'{name} has no validation samples in {directory} to evaluate')
     return source
 
 
@@ -32,13 +35,12 @@ def score(session, model, source, batch_size):
         for images, labels in source.valid_generator(batch_size):
             softmax, classes = session.run([model.softmax, model.classes],
                                            {model.image_input: images, model.keep_prob: 1.0})
-            truth = utils.labels_to_class_map(labels)
+            truth = labels_to_class_map(labels)
             confusion.update(truth, classes)
             if max_f:
                 max_f.update(truth, softmax[..., 1])
             bar.update(len(images))
-    names = list(getattr(source, 'class_names', None) or
-                 [f'class {c}' for c in range(source.num_classes)])
+    names = sources.class_names(source)
     result = {'images': int(source.num_validation), 'pixels': int(confusion.matrix.sum()),
               'pixel_accuracy': confusion.pixel_accuracy(), 'mean_iou': confusion.mean_iou(),
               'iou': dict(zip(names, confusion.iou().tolist()))}
@@ -46,7 +48,7 @@ def score(session, model, source, batch_size):
         result.update(metrics.binary_scores(confusion))
         best = max_f.result()
         result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
-    label_ids = getattr(source, 'label_ids', None)
+    label_ids = sources.optional(source, 'label_ids')
     if label_ids is not None:
         by_id, mean = metrics.cityscapes_benchmark(confusion, label_ids)
         id_names = dict(zip((int(i) for i in label_ids), names))
@@ -79,15 +81,16 @@ def print_metrics(result):
               f'{result["cityscapes"]["mean_iou"]:.4f}')
 
 
-def evaluate(session, model, settings, args, checkpoint):
-    """Score the restored model, print the metrics and write metrics.json; return them."""
-    source = load_validation_source(settings, args.data_source, args.data_dir)
-    result = score(session, model, source, args.batch_size)
+def evaluate(session, model, settings, checkpoint, output_dir, batch_size, data_source=None,
+             data_dir=None):
+    """Score the restored model, print the metrics and write `output_dir`/metrics.json;
+    return them. `data_source` and `data_dir` replace the run's own."""
+    source = load_validation_source(settings, data_source, data_dir)
+    result = score(session, model, source, batch_size)
     result['checkpoint'] = os.path.basename(checkpoint)
     print_metrics(result)
-    directory = args.output_dir or args.name
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, 'metrics.json')
-    runs.write_json(path, json_ready(result))
+    make_directory(output_dir, 'metrics folder')
+    path = os.path.join(output_dir, METRICS_FILE)
+    write_json(path, json_ready(result))
     print(f'[i] Metrics written to {path}')
     return result

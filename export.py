@@ -3,8 +3,9 @@ import os
 
 import tensorflow.compat.v1 as tf
 
-import resizing
-import utils
+import resizing_tf
+import tensor_names as names
+from errors import UserError
 
 
 def export_saved_model(checkpoint, settings, export_dir):
@@ -14,22 +15,23 @@ def export_saved_model(checkpoint, settings, export_dir):
     [B, H, W], and `probabilities`, float32 [B, H, W, num_classes], at the input's size.
     """
     if os.path.exists(export_dir) and os.listdir(export_dir):
-        raise utils.UserError(f'--export {export_dir} exists and is not empty: choose a new '
-                              'folder')
-    width, height = settings['image_size']
+        raise UserError(f'--export {export_dir} exists and is not empty: choose a new '
+                        'folder')
+    width, height = settings.image_size
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name='images')
         input_size = tf.shape(images)[1:3]
-        resized = resizing.tf_resize_photos(images, (height, width))
+        resized = resizing_tf.resize_photos(images, (height, width))
         saver = tf.train.import_meta_graph(
             checkpoint + '.meta', clear_devices=True,
-            input_map={'image_input:0': resized, 'keep_prob:0': tf.constant(1.0)})
+            input_map={f'{names.IMAGE_INPUT}:0': resized,
+                       f'{names.KEEP_PROB}:0': tf.constant(1.0)})
         saver.restore(session, checkpoint)
-        softmax = graph.get_tensor_by_name('softmax:0')
-        classes = graph.get_tensor_by_name('classes:0')
+        softmax = names.tensor(graph, names.SOFTMAX)
+        classes = names.tensor(graph, names.CLASSES)
         probabilities = tf.image.resize(softmax, input_size, method='bilinear')
-        full_classes = resizing.tf_resize_nearest(classes, input_size)
+        full_classes = resizing_tf.resize_nearest(classes, input_size)
         signature = tf.saved_model.signature_def_utils.predict_signature_def(
             inputs={'images': images},
             outputs={'classes': full_classes,

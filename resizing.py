@@ -1,11 +1,35 @@
-"""The resizing of infer.py and of the exported model, which must give the same pixels.
+"""Resizing photos, colour labels and class maps with numpy and OpenCV.
 
-Photos go to the network's size by area averaging (shrinking) or bilinear interpolation
-(enlarging) with the same TF ops in both; class maps come back by nearest neighbour with
-one index formula computed in float64, in numpy for infer.py and in TF for the export.
+Photos shrink by area averaging (no aliasing) and grow bilinearly. Labels and class maps are
+resized by nearest neighbour, so no colour (no class) appears that the label did not have.
+The graph twins that infer.py and the exported model use are in resizing_tf.py.
 """
+import cv2
 import numpy as np
-import tensorflow.compat.v1 as tf
+
+
+def resize_photo(image, size):
+    """Return a photo resized to size (width, height): area averaging when shrinking,
+    bilinear when enlarging."""
+    size = tuple(int(v) for v in size)
+    height, width = image.shape[:2]
+    if (width, height) == size:
+        return image
+    shrinking = width * height > size[0] * size[1]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def resize_label(label, size):
+    """Return a colour label or a class map resized to size (width, height) by nearest
+    neighbour.
+
+    Every output pixel copies one input pixel, so no colour (no class) appears that the label
+    did not have; bilinear resizing would invent blended colours along every boundary.
+    """
+    size = tuple(int(v) for v in size)
+    if (label.shape[1], label.shape[0]) == size:
+        return label
+    return cv2.resize(label, size, interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def nearest_indices(in_size, out_size):
@@ -15,46 +39,8 @@ def nearest_indices(in_size, out_size):
 
 
 def resize_nearest(class_map, size):
-    """Return a [H, W] class map resized to size (width, height) by nearest neighbour."""
+    """Return a [H, W] class map resized to size (width, height) by nearest neighbour, with
+    the index formula the exported model computes in TF."""
     rows = nearest_indices(class_map.shape[0], size[1])
     cols = nearest_indices(class_map.shape[1], size[0])
     return class_map[rows[:, None], cols[None, :]]
-
-
-class PhotoResizer:
-    """Resizes photos for the network with `tf_resize_photos`, in a session's graph."""
-
-    def __init__(self, session, size):
-        self.session = session
-        with session.graph.as_default():
-            self.photo = tf.placeholder(tf.float32, [None, None, 3], name='photo')
-            self.resized = tf_resize_photos(self.photo[None], (size[1], size[0]))[0]
-
-    def __call__(self, image):
-        """Return a uint8 [H, W, 3] photo as float32 at the network's size."""
-        return self.session.run(self.resized, {self.photo: image})
-
-
-def tf_nearest_indices(in_size, out_size):
-    """TF twin of `nearest_indices` for dynamic sizes."""
-    in_size, out_size = tf.cast(in_size, tf.float64), tf.cast(out_size, tf.float64)
-    centres = (tf.range(out_size, dtype=tf.float64) + 0.5) * in_size / out_size
-    return tf.minimum(tf.cast(tf.floor(centres), tf.int32), tf.cast(in_size, tf.int32) - 1)
-
-
-def tf_resize_nearest(class_maps, size):
-    """TF twin of `resize_nearest` for a batch [B, H, W] and size (height, width) tensors."""
-    shape = tf.shape(class_maps)
-    rows = tf_nearest_indices(shape[1], size[0])
-    cols = tf_nearest_indices(shape[2], size[1])
-    return tf.gather(tf.gather(class_maps, rows, axis=1), cols, axis=2)
-
-
-def tf_resize_photos(images, size):
-    """TF twin of `resize_photo` for a batch [B, H, W, 3] and size (height, width)."""
-    shape = tf.shape(images)
-    same = tf.logical_and(tf.equal(shape[1], size[0]), tf.equal(shape[2], size[1]))
-    shrinking = shape[1] * shape[2] > size[0] * size[1]
-    return tf.case([(same, lambda: images),
-                    (shrinking, lambda: tf.image.resize(images, size, method='area'))],
-                   default=lambda: tf.image.resize(images, size, method='bilinear'))

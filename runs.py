@@ -1,61 +1,16 @@
-"""The run directory: checkpoints with metagraphs, and the run's settings as JSON.
-
-A run directory holds everything a later script needs: infer.py, evaluation and --resume
-read nothing but it.
+"""The run directory's checkpoints: `tf.train.Saver` files with their metagraphs, listed in
+the `checkpoint` state file. With settings.json (run_settings.py) they are all that infer.py,
+evaluation and --resume read.
 """
-import json
 import os
 
 import tensorflow.compat.v1 as tf
 
-import utils
+from errors import UserError
+from run_settings import SETTINGS_FILE
 
-SETTINGS_FILE = 'settings.json'
 CHECKPOINT_PREFIX = 'model'
-
-
-def source_settings(source):
-    """Return the JSON-ready description of a loaded data source the run depends on."""
-    colors = {str(k): [int(c) for c in v] for k, v in sorted(source.label_colors.items())}
-    settings = {'image_size': [int(v) for v in source.image_size],
-                'num_classes': int(source.num_classes),
-                'label_colors': colors,
-                'ignores_pixels': bool(getattr(source, 'ignores_pixels', False))}
-    for optional in ('class_names', 'label_ids'):
-        if getattr(source, optional, None) is not None:
-            settings[optional] = list(getattr(source, optional))
-    return settings
-
-
-def label_colors(settings):
-    """Return {class index: BGR tuple} from run settings (JSON keys are strings)."""
-    return {int(k): tuple(v) for k, v in settings['label_colors'].items()}
-
-
-def write_json(path, value, sort_keys=False):
-    """Write `value` as JSON atomically: a temporary file renamed into place."""
-    with open(path + '.tmp', 'w') as handle:
-        json.dump(value, handle, indent=2, sort_keys=sort_keys)
-    os.replace(path + '.tmp', path)
-
-
-def write_settings(run_dir, settings):
-    """Write the run's settings JSON atomically."""
-    write_json(os.path.join(run_dir, SETTINGS_FILE), settings, sort_keys=True)
-
-
-def read_settings(run_dir):
-    """Return the run's settings; a missing run or settings file is a `UserError`."""
-    if not os.path.isdir(run_dir):
-        raise utils.UserError(f'no run directory {run_dir}: train one with main.py --name '
-                              f'{run_dir}')
-    path = os.path.join(run_dir, SETTINGS_FILE)
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise utils.UserError(f'cannot read the run settings {path} ({error}): is {run_dir} '
-                              'a run directory written by main.py?') from None
+CHECKPOINTS_KEPT = 5
 
 
 def checkpoint_paths(run_dir):
@@ -64,8 +19,8 @@ def checkpoint_paths(run_dir):
     paths = list(state.all_model_checkpoint_paths) if state else []
     paths = [p for p in paths if os.path.isfile(p + '.index') and os.path.isfile(p + '.meta')]
     if not paths:
-        raise utils.UserError(f'{run_dir} holds no checkpoint: train with main.py --name '
-                              f'{run_dir} first')
+        raise UserError(f'{run_dir} holds no checkpoint: train with main.py --name '
+                        f'{run_dir} first')
     return paths
 
 
@@ -73,7 +28,19 @@ def select_checkpoint(run_dir, index=-1):
     """Return the checkpoint prefix at `index` among the run's checkpoints (-1: the latest)."""
     paths = checkpoint_paths(run_dir)
     if not -len(paths) <= index < len(paths):
-        raise utils.UserError(f'--checkpoint {index} is out of range: {run_dir} has '
-                              f'{len(paths)} checkpoint(s), use 0..{len(paths) - 1} or '
-                              f'-1..-{len(paths)}')
+        raise UserError(f'--checkpoint {index} is out of range: {run_dir} has '
+                        f'{len(paths)} checkpoint(s), use 0..{len(paths) - 1} or '
+                        f'-1..-{len(paths)}')
     return paths[index]
+
+
+def is_run_directory(path):
+    """Return whether `path` holds a run's settings.json or checkpoint state file."""
+    return any(os.path.exists(os.path.join(path, name))
+               for name in (SETTINGS_FILE, 'checkpoint'))
+
+
+def save_checkpoint(session, saver, run_dir):
+    """Save a checkpoint (with metagraph) at the global step; return its prefix."""
+    step = tf.train.global_step(session, tf.train.get_global_step(session.graph))
+    return saver.save(session, os.path.join(run_dir, CHECKPOINT_PREFIX), global_step=step)

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import utils
+from errors import UserError, run_script
 
 
 def kernel_size(factor):
@@ -84,19 +84,19 @@ def main(argv=None):
     import cv2
     args = parse_args(argv)
     if args.factor < 1:
-        raise utils.UserError(f'--factor must be a positive integer, got {args.factor}')
+        raise UserError(f'--factor must be a positive integer, got {args.factor}')
     image = cv2.imread(args.input, cv2.IMREAD_COLOR)
     if image is None:
-        raise utils.UserError(f'cannot read an image from {args.input}: '
+        raise UserError(f'cannot read an image from {args.input}: '
                               'check that the file exists and is a PNG, JPEG or other image')
     print(f'[i] Original size: {image.shape[1]}x{image.shape[0]}')
     upscaled = upscale_image(image, args.factor)
     if not cv2.imwrite(args.output, upscaled):
-        raise utils.UserError(f'cannot write {args.output}: check the folder and the extension')
+        raise UserError(f'cannot write {args.output}: check the folder and the extension')
     print(f'[i] Upscaled size: {upscaled.shape[1]}x{upscaled.shape[0]} -> {args.output}')
     return 0
 
 
 if __name__ == '__main__':
     tf.disable_eager_execution()
-    utils.run_script(main)
+    run_script(main)

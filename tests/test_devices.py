@@ -9,52 +9,17 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+import fcnvgg
+import resizing
+import resizing_tf
 from conftest import ROOT
 from scripts import TINY, run_script, write_tiny_synthetic
 
-# Runs in its own process: the CPU must be split before TensorFlow starts its runtime.
-ONE_STEP = '''
-import json, sys
-import numpy as np
-import devices, main
-import tensorflow.compat.v1 as tf
-
-names = devices.choose_devices(2)
-config = {'num_classes': 3, 'learning_rate': 1e-3, 'backbone': 'scratch', 'vgg_dir': None,
-          'vgg_width': 1 / 16, 'precision': 'fp32', 'seed': 0}
-rng = np.random.RandomState(0)
-images = rng.uniform(0, 255, [4, 32, 64, 3]).astype(np.float32)
-labels = np.eye(3, dtype=np.float32)[rng.randint(0, 3, [4, 32, 64])]
-labels[0, :, :40] = 0          # don't-care pixels, unevenly spread over the two halves
-initial, results = None, {}
-for replicas in (1, 2):
-    strategy, _ = devices.make_strategy(names[:replicas])
-    graph = tf.Graph()
-    config_proto = devices.configure_session(tf.ConfigProto(), names[:replicas], strategy)
-    with graph.as_default(), tf.Session(graph=graph, config=config_proto) as session:
-        trainer = main.build_trainer(session, config, strategy, None)
-        variables = tf.trainable_variables()
-        with strategy.scope():
-            if initial is None:
-                initial = session.run(variables)
-            else:
-                for variable, value in zip(variables, initial):
-                    session.run(variable.assign(value))
-        loss = session.run(trainer.step_loss, {trainer.images: images, trainer.labels: labels,
-                                               trainer.keep_prob: 1.0})
-        results[replicas] = (float(loss), session.run(variables), strategy.num_replicas_in_sync,
-                             [v.name for v in variables])
-(loss1, values1, n1, names1), (loss2, values2, n2, names2) = results[1], results[2]
-assert (n1, n2) == (1, 2) and names1 == names2, (n1, n2)
-changed = max(float(np.abs(a - b).max()) for a, b in zip(values1, initial))
-difference = max(float(np.abs(a - b).max()) for a, b in zip(values1, values2))
-print(json.dumps({'loss1': loss1, 'loss2': loss2, 'changed': changed,
-                  'difference': difference, 'variables': len(values1)}))
-'''
+ONE_STEP = os.path.join(ROOT, 'tests', 'programs', 'one_step_on_replicas.py')
 
 
 def test_two_replicas_take_the_same_step_as_one():
-    result = subprocess.run([sys.executable, '-c', ONE_STEP], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, ONE_STEP], capture_output=True, text=True,
                             timeout=300, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr[-3000:]
     values = json.loads(result.stdout.strip().splitlines()[-1])
@@ -89,15 +54,13 @@ def test_checkpoints_move_between_device_counts(tmp_path):
         cv2.imwrite(str(samples / f'{index}.png'), rng.randint(0, 255, [40, 80, 3], np.uint8))
     painted = class_maps(run_dir, samples, str(tmp_path / 'painted'))
     # The same checkpoint restored by variable names into a one-device graph paints the same.
-    import fcnvgg
-    import resizing
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         model = fcnvgg.FCNVGG(session)
-        model.build_network(None, 7, 'scratch', widths=settings['widths'])
+        fcnvgg.build_fcn8s(session, 7, fcnvgg.Backbone('scratch', widths=settings['widths']))
         tf.train.Saver().restore(session, tf.train.latest_checkpoint(run_dir))
         model.bind_tensors()
-        prepare = resizing.PhotoResizer(session, (64, 32))
+        prepare = resizing_tf.PhotoResizer(session, (64, 32))
         for index in range(3):
             image = cv2.imread(str(samples / f'{index}.png'))
             classes = session.run(model.classes, {model.image_input: prepare(image)[None]})[0]

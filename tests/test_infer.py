@@ -10,7 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-import utils
+import images
+import infer as infer_script
+import labels
+import painting
+import sources
 from conftest import ROOT
 from scripts import TINY, last_line, run_script, write_tiny_synthetic
 
@@ -60,7 +64,7 @@ def test_photos_of_any_size_keep_their_resolution_and_a_corrupt_file_is_skipped(
     assert '[!] skipping corrupt.png' in result.stderr
     assert '[i] 4 processed, 1 skipped, 0 already done' in result.stdout
     for name, (width, height) in sizes.items():
-        overlay = utils.read_image(str(output / name))
+        overlay = images.read_image(str(output / name))
         assert overlay.shape == (height, width, 3)
         stem = os.path.splitext(name)[0]
         classes = cv2.imread(str(output / f'{stem}_classes.png'), cv2.IMREAD_UNCHANGED)
@@ -85,7 +89,7 @@ def test_recursive_keeps_structure_and_skip_existing_leaves_outputs(run, tmp_pat
     deep = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', output,
                  '--recursive')
     assert deep.returncode == 0, deep.stderr[-2000:]
-    assert utils.read_image(str(output / 'day' / 'one' / 'deep.jpg')).shape == (30, 50, 3)
+    assert images.read_image(str(output / 'day' / 'one' / 'deep.jpg')).shape == (30, 50, 3)
     (output / 'top.png').write_bytes(b'finished earlier')
     again = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', output,
                   '--recursive', '--skip-existing')
@@ -120,7 +124,7 @@ def test_video_gives_overlay_video_with_same_frames_size_and_rate(run, tmp_path)
 
 def validation_files(data_dir):
     """Return the (image, label) paths of the synthetic validation split the run used."""
-    source = utils.load_data_source('synthetic')
+    source = sources.load_data_source('synthetic')
     source.seed = 0
     source.load_data(data_dir, 0.1)
     return source.valid_files, source.label_colors
@@ -145,7 +149,7 @@ def test_evaluate_equals_independent_computation_on_written_masks(run, tmp_path)
         stem = os.path.splitext(os.path.basename(image))[0]
         predicted.append(cv2.imread(str(tmp_path / 'out' / f'{stem}_classes.png'),
                                     cv2.IMREAD_UNCHANGED))
-        truth.append(utils.colors_to_class_map(utils.read_image(label), colors))
+        truth.append(labels.colors_to_class_map(images.read_image(label), colors))
     truth, predicted = np.stack(truth), np.stack(predicted)
     ious = {}
     for c, name in enumerate(result['iou']):
@@ -226,13 +230,12 @@ def test_bad_input_gives_one_clear_line_each(run, tmp_path):
 
 
 def test_shards_cover_every_input_exactly_once(run, tmp_path):
-    import infer as script
     items = [f'{i:03d}.png' for i in range(23)]
     for n in (1, 2, 3, 5, 30):
-        parts = [script.shard(items, k, n) for k in range(1, n + 1)]
+        parts = [painting.shard(items, k, n) for k in range(1, n + 1)]
         assert sorted(sum(parts, [])) == items
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
-    assert script.parse_shard('2/4') == (2, 4)
+    assert infer_script.parse_shard('2/4') == (2, 4)
     run_dir, _ = run
     samples = tmp_path / 'photos'
     samples.mkdir()
@@ -264,4 +267,4 @@ def test_relative_run_directory(run, tmp_path):
              '--checkpoint', checkpoint],
             capture_output=True, text=True, timeout=300, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
-        assert utils.read_image(str(tmp_path / 'out' / 'photo.png')).shape == (20, 40, 3)
+        assert images.read_image(str(tmp_path / 'out' / 'photo.png')).shape == (20, 40, 3)

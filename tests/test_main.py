@@ -14,6 +14,9 @@ import tensorflow.compat.v1 as tf
 from conftest import ROOT
 from scripts import TINY, last_line, run_script, script_command, write_tiny_synthetic
 
+TEST_SOURCES = os.path.join(ROOT, 'tests', 'sources')
+OFFLINE_MAIN = os.path.join(ROOT, 'tests', 'programs', 'main_offline.py')
+
 
 def main_command(*args):
     """Return the command line that runs main.py with `args`."""
@@ -147,44 +150,8 @@ def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
     assert epochs_done(tf.train.latest_checkpoint(run_dir)) == done + 1
 
 
-SOURCE_WITH_NAN = '''
-"""A source to the bare contract whose second epoch holds a NaN label."""
-import numpy as np
-
-
-class NanSource:
-    image_size = (64, 32)
-    num_classes = 2
-    label_colors = {0: (0, 0, 0), 1: (0, 0, 255)}
-
-    def load_data(self, data_dir, valid_fraction):
-        self.num_training, self.num_validation, self.epochs = 4, 2, 0
-
-    def batches(self, count, poison):
-        rng = np.random.RandomState(count)
-        images = rng.uniform(0, 255, [count, 32, 64, 3]).astype(np.float32)
-        labels = np.zeros([count, 32, 64, 2], np.float32)
-        labels[:, :16, :, 0] = labels[:, 16:, :, 1] = 1
-        if poison:
-            labels[0, 0, 0, 0] = np.nan
-        return [(images, labels)]
-
-    def train_generator(self, batch_size):
-        self.epochs += 1
-        return self.batches(self.num_training, poison=self.epochs >= 2)
-
-    def valid_generator(self, batch_size):
-        return self.batches(self.num_validation, poison=False)
-
-
-def get_source():
-    return NanSource()
-'''
-
-
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    (tmp_path / 'source_nantest.py').write_text(SOURCE_WITH_NAN)
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env = dict(os.environ, PYTHONPATH=TEST_SOURCES)
     run_dir = str(tmp_path / 'run')
     result = run_main('--data-source', 'nantest', '--data-dir', str(tmp_path), '--name', run_dir,
                       '--vgg-init', 'scratch', '--vgg-width', '0.0625', '--epochs', '5',
@@ -214,14 +181,9 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
 
 def test_unreachable_vgg_download_gives_one_clear_line(tmp_path):
     data_dir = write_tiny_synthetic(tmp_path / 'data')
-    script = ('import sys, urllib.error, download, main, utils\n'
-              'def offline(url, destination):\n'
-              '    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")\n'
-              'download.fetch = offline\n'
-              'utils.run_script(lambda: main.main(sys.argv[1:]))\n')
     vgg_dir = tmp_path / 'vgg'
     result = subprocess.run(
-        [sys.executable, '-c', script, '--data-source', 'synthetic', '--data-dir', data_dir,
+        [sys.executable, OFFLINE_MAIN, '--data-source', 'synthetic', '--data-dir', data_dir,
          '--name', str(tmp_path / 'run'), '--vgg-dir', str(vgg_dir)],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=ROOT))

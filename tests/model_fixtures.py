@@ -1,4 +1,5 @@
-"""Narrow VGG16 weight files in the layouts of the real ones, written by the tests.
+"""What the model tests share: narrow VGG16 weight files in the layouts of the real ones,
+and a fixed batch to train on.
 
 `write_vgg_zip` makes a `vgg.zip` like the widely used one (a SavedModel with tag `vgg16`
 under `vgg/`); `write_keras_h5` makes a legacy Keras HDF5 weights file like
@@ -11,9 +12,24 @@ import h5py
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import fcnvgg
+import vgg16
+import weight_files
 
 WIDTH = 1 / 32   # conv widths 2..16, fc6/fc7 128 units
+NUM_CLASSES = 3
+BATCH, HEIGHT, IMAGE_WIDTH = 2, 64, 96
+
+
+def fixed_batch(seed=0):
+    """Return one batch of images and one-hot labels: three colour bands, some don't-care."""
+    rng = np.random.RandomState(seed)
+    band = np.minimum(np.arange(HEIGHT) * NUM_CLASSES // HEIGHT, NUM_CLASSES - 1)
+    classes = np.broadcast_to(band[None, :, None], [BATCH, HEIGHT, IMAGE_WIDTH])
+    colours = np.array([[200, 60, 60], [60, 200, 60], [60, 60, 200]], np.float32)
+    images = colours[classes] + rng.normal(0, 20, [BATCH, HEIGHT, IMAGE_WIDTH, 3])
+    labels = np.eye(NUM_CLASSES, dtype=np.float32)[classes]
+    labels[:, :, :20] = 0          # a don't-care band
+    return images.astype(np.float32), labels
 
 
 def write_vgg_zip(directory, width=WIDTH):
@@ -21,7 +37,7 @@ def write_vgg_zip(directory, width=WIDTH):
     export_dir = os.path.join(directory, 'export', 'vgg')
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
-        fcnvgg.build_vgg16(fcnvgg.vgg16_widths(width))
+        vgg16.build_vgg16(vgg16.vgg16_widths(width))
         session.run(tf.global_variables_initializer())
         values = {v.op.name: session.run(v) for v in tf.global_variables()}
         builder = tf.saved_model.Builder(export_dir)
@@ -29,7 +45,7 @@ def write_vgg_zip(directory, width=WIDTH):
         builder.save()
     archive = os.path.join(directory, 'vgg.zip')
     with zipfile.ZipFile(archive, 'w') as zipped:
-        for member in fcnvgg.VGG_ZIP_MEMBERS:
+        for member in weight_files.VGG_ZIP_MEMBERS:
             zipped.write(os.path.join(directory, 'export', member), member)
     return archive, values
 
@@ -38,7 +54,7 @@ def keras_arrays(width=WIDTH, fc_units=24, seed=0):
     """Return {Keras layer name: (kernel, bias)} of a narrow VGG16 with random values."""
     rng = np.random.RandomState(seed)
     arrays, in_channels = {}, 3
-    for b, (n, channels) in enumerate(zip(fcnvgg.VGG16_BLOCKS, fcnvgg.VGG16_CHANNELS), 1):
+    for b, (n, channels) in enumerate(zip(vgg16.VGG16_BLOCKS, vgg16.VGG16_CHANNELS), 1):
         out_channels = max(1, int(round(channels * width)))
         for i in range(1, n + 1):
             arrays[f'block{b}_conv{i}'] = (rng.normal(0, 0.1, [3, 3, in_channels, out_channels]),

@@ -1,0 +1,43 @@
+"""Files and folders: finding files, making and requiring folders, atomic JSON writes."""
+import json
+import os
+
+from errors import UserError
+
+
+def find_files(directory, suffix, recursive=False):
+    """Return the sorted paths of the files in `directory` whose names end with `suffix`
+    (any letter case); with `recursive`, in its sub-folders too. A missing directory has no
+    files."""
+    suffix = suffix.lower()
+    if recursive:
+        walk = ((root, files) for root, _, files in os.walk(directory))
+    else:
+        walk = [(directory, os.listdir(directory) if os.path.isdir(directory) else [])]
+    return sorted(os.path.join(root, name) for root, names in walk for name in names
+                  if name.lower().endswith(suffix) and os.path.isfile(os.path.join(root, name)))
+
+
+def require_directory(path, what, hint):
+    """Raise `UserError` unless `path` is a directory; `hint` says how to get the data."""
+    if not os.path.exists(path):
+        raise UserError(f'the {what} data directory {path} does not exist; {hint}')
+    if not os.path.isdir(path):
+        raise UserError(f'the {what} data directory {path} is a file, not a directory; {hint}')
+
+
+def make_directory(path, what):
+    """Create directory `path` and its parents if missing; `UserError` when that cannot be."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f'the {what} {path} is a file; pass a directory')
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f'cannot create the {what} {path}: {error.strerror or error}') from None
+
+
+def write_json(path, value, sort_keys=False):
+    """Write `value` as JSON atomically: a temporary file renamed into place."""
+    with open(path + '.tmp', 'w') as handle:
+        json.dump(value, handle, indent=2, sort_keys=sort_keys)
+    os.replace(path + '.tmp', path)

@@ -1,0 +1,85 @@
+"""`ImageLabelSource`: the base of every data source made of photos and colour-label files."""
+import os
+
+import numpy as np
+
+import batches
+import labels
+import resizing
+from checks import check_seed, check_valid_fraction
+from errors import UserError
+from images import read_image
+from samples import EPOCH_STREAM
+
+
+class ImageLabelSource:
+    """Base of the built-in sources: image files paired with colour-label files.
+
+    A subclass sets `image_size`, `num_classes`, `label_colors`, `class_names` (and, when its
+    data has them, `ignores_pixels` and `unknown_class`) and implements
+    `find_samples(data_dir, valid_fraction) -> (train pairs, validation pairs)`. This class
+    does the rest of the data-source contract: reading, nearest-neighbour label resizing,
+    colour lookup, one-hot encoding, seeded shuffles and flips, and threaded batching.
+    """
+
+    image_size = None
+    num_classes = None
+    label_colors = {}
+    class_names = []
+    ignores_pixels = False
+    unknown_class = -1  # class of colours outside label_colors; -1 is an all-zero row
+
+    def __init__(self):
+        self.seed = 0  # main.py sets it from --seed; drives the split, shuffles and flips
+        self.epoch = 0  # number of the next training epoch: each has its own shuffle
+        self.num_workers = None  # None: up to batches.MAX_WORKERS, one per core
+        self.train_files, self.valid_files = [], []
+        self.num_training = self.num_validation = 0
+
+    def find_samples(self, data_dir, valid_fraction):
+        """Return (train, valid) lists of (image_path, label_path); each source implements it."""
+        raise NotImplementedError
+
+    def load_data(self, data_dir, valid_fraction):
+        """Find the samples in `data_dir` and split them; raises `UserError` when there are
+        none or the directory is missing."""
+        check_valid_fraction(valid_fraction)
+        check_seed(self.seed)
+        train, valid = self.find_samples(os.path.expanduser(str(data_dir)), valid_fraction)
+        if not train:
+            raise UserError(f'no usable training samples in {data_dir}')
+        self.train_files, self.valid_files = list(train), list(valid)
+        self.num_training, self.num_validation = len(self.train_files), len(self.valid_files)
+        self.epoch = 0
+
+    def load_sample(self, files, flip=False):
+        """Return one sample from its (image, label) files: float32 BGR image [H, W, 3] and
+        float32 one-hot labels [H, W, num_classes] at image_size, mirrored if `flip`."""
+        image_path, label_path = files
+        image = resizing.resize_photo(read_image(image_path), self.image_size)
+        label = resizing.resize_label(read_image(label_path), self.image_size)
+        classes = labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
+        if flip:
+            image, classes = image[:, ::-1], classes[:, ::-1]
+        return image.astype(np.float32), labels.one_hot(classes, self.num_classes)
+
+    def train_generator(self, batch_size):
+        """Return the next training epoch: shuffled by a generator seeded with (seed, epoch
+        number), each sample mirrored left-right with probability 1/2."""
+        rng = np.random.default_rng([self.seed, EPOCH_STREAM, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.train_files))
+        flipped = rng.random(len(order)) < 0.5
+        return self._batches([self.train_files[i] for i in order], flipped, batch_size)
+
+    def valid_generator(self, batch_size):
+        """Return all validation samples as batches, in a fixed order, never mirrored."""
+        return self._batches(self.valid_files, [False] * len(self.valid_files), batch_size)
+
+    def _batches(self, files, flipped, batch_size):
+        """Return an `EpochBatches` whose prefetch queue fits in PREFETCH_BYTES."""
+        workers = self.num_workers or batches.default_workers()
+        prefetch = batches.prefetch_depth(batch_size, self.image_size, self.num_classes,
+                                          workers)
+        return batches.EpochBatches(files, flipped, batch_size, self.load_sample, workers,
+                                    prefetch)

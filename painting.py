@@ -1,0 +1,227 @@
+"""Painting photos and dashcam videos with a restored model's class colours.
+
+Reading and writing run in threads beside the network; every output is written under a
+temporary name and renamed, so an interruption never leaves half a file.
+"""
+import os
+import queue
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+import drawing
+import files
+import images
+from errors import UserError
+from resizing_tf import PhotoResizer
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
+VIDEO_FOURCC = {'.mp4': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG', '.mkv': 'XVID'}
+PREFETCH = 8          # items read ahead of the network
+
+
+@dataclass(frozen=True)
+class PaintOptions:
+    """How to paint a folder: infer.py's flags of the same names."""
+
+    output_dir: str
+    batch_size: int = 4
+    masks: bool = False                   # also write <name>_classes.png and _colors.png
+    recursive: bool = False
+    skip_existing: bool = False
+    shard: Optional[Tuple[int, int]] = None   # (k, n): only the k-th of n parts
+
+
+class Painter:
+    """A restored model and what drawing its class maps needs."""
+
+    def __init__(self, session, model, image_size, label_colors):
+        self.session, self.model = session, model
+        self.prepare = PhotoResizer(session, image_size)
+        self.colors = label_colors
+
+    def classify(self, prepared):
+        """Return the class maps [B, H, W] of a list of prepared images."""
+        return self.session.run(self.model.classes, {self.model.image_input: np.stack(prepared),
+                                                     self.model.keep_prob: 1.0})
+
+    def draw(self, image, classes):
+        """Return (class map, colour mask, overlay), all at the image's resolution."""
+        return drawing.draw_at_photo_size(image, classes, self.colors)
+
+    def write(self, image, classes, paths):
+        """Write the overlay and, when asked, the class-index and colour masks."""
+        full, colours, overlay = self.draw(image, classes)
+        images.write_image(paths[0], overlay)
+        if len(paths) == 3:
+            dtype = np.uint8 if len(self.colors) <= 256 else np.uint16
+            images.write_image(paths[1], full.astype(dtype))
+            images.write_image(paths[2], colours)
+
+
+def shard(items, k, n):
+    """Return the K-th of N disjoint parts of `items` (every N-th item from the K-th)."""
+    return items[k - 1::n]
+
+
+def list_inputs(samples_dir, recursive):
+    """Return (root, relative paths of photos and videos), sorted; a video file is its own."""
+    if os.path.isfile(samples_dir):
+        return os.path.dirname(samples_dir), [os.path.basename(samples_dir)]
+    paths = []
+    for extension in IMAGE_EXTENSIONS + tuple(VIDEO_FOURCC):
+        paths += files.find_files(samples_dir, extension, recursive)
+    return samples_dir, sorted(os.path.relpath(p, samples_dir) for p in paths)
+
+
+def is_video(path):
+    """Return whether `path` names a video by its extension."""
+    return os.path.splitext(path)[1].lower() in VIDEO_FOURCC
+
+
+def output_paths(output_dir, relative, masks):
+    """Return the output files of one input: the overlay, and with `masks` the two masks."""
+    overlay = os.path.join(output_dir, relative)
+    paths = [overlay]
+    if masks and not is_video(relative):
+        stem = os.path.splitext(overlay)[0]
+        paths += [stem + '_classes.png', stem + '_colors.png']
+    return paths
+
+
+def background(iterable, depth=PREFETCH):
+    """Yield the items of `iterable`, produced by a thread running up to `depth` ahead."""
+    items, done = queue.Queue(maxsize=depth), object()
+
+    def produce():
+        try:
+            for item in iterable:
+                items.put(item)
+        except BaseException as error:  # handed to the consumer, raised there
+            items.put(error)
+        items.put(done)
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := items.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def batched(iterable, size):
+    """Yield lists of up to `size` consecutive items."""
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def read_photo(painter, root, relative):
+    """Return (relative, image, prepared) or (relative, None, why) for an unreadable file."""
+    try:
+        image = images.read_image(os.path.join(root, relative))
+    except UserError as error:
+        return relative, None, str(error)
+    return relative, image, painter.prepare(image)
+
+
+def paint_photos(painter, root, photos, options, bar):
+    """Paint photos with reading and writing overlapped with the network; return skipped."""
+    skipped = []
+    reads = (read_photo(painter, root, relative) for relative in photos)
+    with ThreadPoolExecutor(2) as writers:
+        pending = []
+        for batch in batched(background(reads), options.batch_size):
+            readable = [item for item in batch if item[1] is not None]
+            for relative, _, why in (item for item in batch if item[1] is None):
+                tqdm.write(f'[!] skipping {relative}: {why}', file=sys.stderr)
+                skipped.append(relative)
+            if readable:
+                classes = painter.classify([prepared for _, _, prepared in readable])
+                for (relative, image, _), class_map in zip(readable, classes):
+                    paths = output_paths(options.output_dir, relative, options.masks)
+                    os.makedirs(os.path.dirname(paths[0]), exist_ok=True)
+                    pending.append(writers.submit(painter.write, image, class_map, paths))
+            finished = [f for f in pending if f.done()]
+            for future in finished:      # a failed write stops the run here, not at the end
+                future.result()
+            pending = [f for f in pending if f not in finished]
+            bar.update(len(batch))
+        for future in pending:
+            future.result()
+    return skipped
+
+
+def video_frames(capture):
+    """Yield the frames of an open VideoCapture."""
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return
+        yield frame
+
+
+def paint_video(painter, root, relative, options):
+    """Paint a video frame by frame into an overlay video; return False if unreadable."""
+    capture = cv2.VideoCapture(os.path.join(root, relative))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    if not capture.isOpened() or fps <= 0 or min(size) <= 0:
+        capture.release()
+        return False
+    target = output_paths(options.output_dir, relative, False)[0]
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    stem, extension = os.path.splitext(target)
+    partial = f'{stem}.part{extension}'
+    fourcc = cv2.VideoWriter_fourcc(*VIDEO_FOURCC[extension.lower()])
+    writer = cv2.VideoWriter(partial, fourcc, fps, size)
+    frames = 0
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    with tqdm(total=total, unit='frame', desc=relative, leave=False) as bar:
+        for batch in batched(background(video_frames(capture)), options.batch_size):
+            classes = painter.classify([painter.prepare(frame) for frame in batch])
+            for frame, class_map in zip(batch, classes):
+                writer.write(painter.draw(frame, class_map)[2])
+            frames += len(batch)
+            bar.update(len(batch))
+    capture.release()
+    writer.release()
+    if frames == 0:
+        os.remove(partial)
+        return False
+    os.replace(partial, target)
+    return True
+
+
+def paint(painter, samples_dir, options):
+    """Paint every input under `samples_dir`; return the number of skipped inputs."""
+    root, inputs = list_inputs(samples_dir, options.recursive)
+    if not inputs:
+        raise UserError(f'{samples_dir} holds no png, jpg, jpeg, mp4, avi, mov or mkv files'
+                        + ('' if options.recursive else ' (try --recursive)'))
+    if options.shard:
+        inputs = shard(inputs, *options.shard)
+        print(f'[i] Shard {options.shard[0]}/{options.shard[1]}: {len(inputs)} input(s)')
+    done = [r for r in inputs if options.skip_existing and all(
+        os.path.exists(p) for p in output_paths(options.output_dir, r, options.masks))]
+    todo = [r for r in inputs if r not in set(done)]
+    photos = [r for r in todo if not is_video(r)]
+    skipped = []
+    with tqdm(total=len(photos), unit='img', desc='painting') as bar:
+        skipped += paint_photos(painter, root, photos, options, bar)
+    for relative in (r for r in todo if is_video(r)):
+        if not paint_video(painter, root, relative, options):
+            tqdm.write(f'[!] skipping {relative}: cannot read it as a video', file=sys.stderr)
+            skipped.append(relative)
+    print(f'[i] {len(todo) - len(skipped)} processed, {len(skipped)} skipped, {len(done)} '
+          f'already done -> {options.output_dir}')
+    return len(skipped)

@@ -1,0 +1,138 @@
+"""The settings of a training run: every field with its default, which ones a `--resume`
+takes from the recorded run, their checks, and `settings.json`, which only this module
+reads and writes. Settings files of older runs are read too: unknown keys are ignored and
+missing ones take their defaults.
+"""
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from errors import UserError
+from files import write_json
+from sources import optional
+
+SETTINGS_FILE = 'settings.json'
+
+
+@dataclass
+class RunSettings:
+    """What a run was trained with and on; main.py's flags of the same names set them."""
+
+    name: Optional[str] = None            # the run directory; default runs/<data_source>
+    data_source: str = 'kitti'
+    data_dir: Optional[str] = None        # default data/<data_source>
+    backbone: str = 'savedmodel'          # savedmodel (vgg.zip), keras or scratch
+    vgg_dir: str = 'vgg'
+    vgg_weights: Optional[str] = None     # keras: the HDF5 file; '' means Keras' cache
+    vgg_width: float = 1.0
+    epochs: int = 50
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    keep_prob: float = 0.5
+    valid_fraction: float = 0.1
+    checkpoint_interval: int = 10
+    seed: int = 0
+    precision: str = 'fp32'
+    devices: Optional[list] = None
+    tensorboard_dir: Optional[str] = None  # default <name>/tensorboard
+    # Recorded from the network that was built and the data source it was trained on.
+    widths: Optional[dict] = None          # {VGG16 layer: channels}; None for vgg.zip
+    image_size: Optional[list] = None      # [width, height]
+    num_classes: Optional[int] = None
+    label_colors: dict = field(default_factory=dict)  # {class index: (B, G, R)}
+    ignores_pixels: bool = False
+    class_names: Optional[list] = None
+    label_ids: Optional[list] = None
+
+    def check(self):
+        """Raise `UserError` for values no run can use."""
+        for key in ('epochs', 'batch_size', 'checkpoint_interval'):
+            if getattr(self, key) < 1:
+                raise UserError(f'--{key.replace("_", "-")} must be at least 1')
+        if not 0 < self.keep_prob <= 1:
+            raise UserError('--keep-prob must be in (0, 1]')
+        if not self.learning_rate > 0:
+            raise UserError('--learning-rate must be positive')
+        if not 0 < self.vgg_width <= 4:
+            raise UserError('--vgg-width must be in (0, 4]')
+
+
+# What `main.py --resume` takes from the recorded run unless the flag is given again.
+KEPT_ON_RESUME = ('data_source', 'data_dir', 'backbone', 'batch_size', 'learning_rate',
+                  'keep_prob', 'valid_fraction', 'checkpoint_interval', 'seed', 'precision',
+                  'tensorboard_dir', 'vgg_width', 'widths')
+FIELDS = tuple(f.name for f in dataclasses.fields(RunSettings))
+
+
+def resolve(flags, recorded=None):
+    """Return the settings of a run: the given flags ({field: value or None}), else what
+    the recorded run kept (KEPT_ON_RESUME), else the defaults; then the derived paths."""
+    values = {}
+    if recorded is not None:
+        values = {k: getattr(recorded, k) for k in KEPT_ON_RESUME
+                  if getattr(recorded, k) is not None}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    settings = RunSettings(**values)
+    settings.name = settings.name or os.path.join('runs', settings.data_source)
+    settings.data_dir = settings.data_dir or os.path.join('data', settings.data_source)
+    settings.tensorboard_dir = (settings.tensorboard_dir
+                                or os.path.join(settings.name, 'tensorboard'))
+    return settings
+
+
+def with_source(settings, source):
+    """Return `settings` with what the run records of a loaded data source."""
+    return dataclasses.replace(
+        settings, image_size=[int(v) for v in source.image_size],
+        num_classes=int(source.num_classes),
+        label_colors={int(k): tuple(int(c) for c in v)
+                      for k, v in sorted(source.label_colors.items())},
+        ignores_pixels=bool(optional(source, 'ignores_pixels')),
+        class_names=_list_or_none(optional(source, 'class_names')),
+        label_ids=_list_or_none(optional(source, 'label_ids')))
+
+
+def _list_or_none(values):
+    """Return `values` as a list of plain Python values, or None."""
+    return None if values is None else [v.item() if hasattr(v, 'item') else v for v in values]
+
+
+def to_json(settings):
+    """Return the JSON-ready dict of `settings` (label colour keys become strings)."""
+    values = dataclasses.asdict(settings)
+    values['label_colors'] = {str(k): [int(c) for c in v]
+                              for k, v in sorted(settings.label_colors.items())}
+    return values
+
+
+def from_json(values):
+    """Return the RunSettings of a settings.json dict, old or new."""
+    known = {k: v for k, v in values.items() if k in FIELDS}
+    known['label_colors'] = {int(k): tuple(v)
+                             for k, v in (known.get('label_colors') or {}).items()}
+    return RunSettings(**known)
+
+
+def write_settings(run_dir, settings):
+    """Write the run's settings.json atomically."""
+    write_json(os.path.join(run_dir, SETTINGS_FILE), to_json(settings), sort_keys=True)
+
+
+def read_settings(run_dir):
+    """Return the run's RunSettings; a missing run or settings file is a `UserError`."""
+    if not os.path.isdir(run_dir):
+        raise UserError(f'no run directory {run_dir}: train one with main.py --name '
+                        f'{run_dir}')
+    path = os.path.join(run_dir, SETTINGS_FILE)
+    try:
+        with open(path) as handle:
+            values = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise UserError(f'cannot read the run settings {path} ({error}): is {run_dir} '
+                        'a run directory written by main.py?') from None
+    if not isinstance(values, dict):
+        raise UserError(f'{path} is not a JSON object: is {run_dir} a run directory written '
+                        'by main.py?')
+    return from_json(values)
