@@ -95,7 +95,7 @@ def write_examples(source, count, output_dir):
     make_directory(output_dir, 'output directory')
     count = min(count, source.num_training)
     batches = source.train_generator(BATCH_SIZE)
-    files = getattr(batches, 'files', None)
+    files = sources.optional_of_batches(batches, 'files')
     written = 0
     for images, labels in batches:
         for image, label in zip(images, labels):
@@ -124,8 +124,8 @@ def check_split(source, split, batches, expected):
     """Check every label row of one split; print a line per bad sample; return the counts."""
     report = SplitReport(split, expected)
     allow_zero = bool(sources.optional(source, 'ignores_pixels'))
-    files = getattr(batches, 'files', None)
-    flipped = getattr(batches, 'flipped', None)
+    files = sources.optional_of_batches(batches, 'files')
+    flipped = sources.optional_of_batches(batches, 'flipped')
     with tqdm(total=expected, desc=f'Checking {split}', unit='sample') as bar:
         for images, labels in batches:
             check_shapes(source, split, images, labels)

@@ -96,7 +96,9 @@ def with_source(settings, source):
 
 def _list_or_none(values):
     """Return `values` as a list of plain Python values, or None."""
-    return None if values is None else [v.item() if hasattr(v, 'item') else v for v in values]
+    if values is None:
+        return None
+    return [v.item() if hasattr(v, 'item') else v for v in values]
 
 
 def to_json(settings):

@@ -104,5 +104,5 @@ def label_path(images_dir, labels_dir, image_path):
 
 
 def get_source():
-    """The Cityscapes data source (contract 1)."""
+    """The Cityscapes data source (see sources.py for the contract)."""
     return Cityscapes()

@@ -68,5 +68,5 @@ def label_path(training_dir, image_path):
 
 
 def get_source():
-    """The KITTI Road data source (contract 1)."""
+    """The KITTI Road data source (see sources.py for the contract)."""
     return KittiRoad()

@@ -52,7 +52,7 @@ class SyntheticRoads(utils.ImageLabelSource):
 
 
 def get_source():
-    """The synthetic road-scene data source (contract 1)."""
+    """The synthetic road-scene data source (see sources.py for the contract)."""
     return SyntheticRoads()
 
 

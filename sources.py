@@ -30,6 +30,12 @@ OPTIONAL = {
     'train_files': None,      # [(image path, label path)] of the training split
     'valid_files': None,      # the same for the validation split
 }
+# Optional attributes of what a generator call returns (utils.EpochBatches has both), which
+# let check_data_source.py name the file of a bad sample and un-mirror its coordinates.
+OPTIONAL_OF_BATCHES = {
+    'files': None,            # [(image path, label path)] in the order the samples come
+    'flipped': None,          # [True for each sample that is mirrored left-right]
+}
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 CONTRACT_HINT = 'see "Data sources" in README.md'
 
@@ -37,6 +43,11 @@ CONTRACT_HINT = 'see "Data sources" in README.md'
 def optional(source, name):
     """Return the source's optional attribute `name`, or the OPTIONAL default it lacks."""
     return getattr(source, name, OPTIONAL[name])
+
+
+def optional_of_batches(batches, name):
+    """Return the optional attribute `name` of a generator's batches, or its default."""
+    return getattr(batches, name, OPTIONAL_OF_BATCHES[name])
 
 
 def set_optional(source, name, value):

@@ -32,7 +32,8 @@ def test_keras_weights_found_in_keras_cache(tmp_path, monkeypatch):
     os.makedirs(tmp_path / 'keras' / 'models')
     write_keras_h5(weight_files.keras_cache_path(), keras_arrays())
     monkeypatch.setattr(weight_files, 'fetch', pytest.fail)   # no download may start
-    assert weight_files.keras_weights_path() == str(tmp_path / 'keras' / 'models' / weight_files.KERAS_H5_NAME)
+    expected = tmp_path / 'keras' / 'models' / weight_files.KERAS_H5_NAME
+    assert weight_files.keras_weights_path() == str(expected)
 
 
 def test_vgg_zip_is_extracted_where_the_archive_puts_it_and_user_files_stay(tmp_path):
