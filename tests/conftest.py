@@ -2,6 +2,22 @@
 import os
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+@pytest.fixture(scope='session')
+def trained_run(tmp_path_factory):
+    """A run main.py trained for two epochs (a checkpoint each) on tiny synthetic data:
+    (run directory, data directory). Trained once, shared by the inference tests."""
+    from scripts import TINY, run_script, write_tiny_synthetic   # scripts imports conftest
+    base = tmp_path_factory.mktemp('trained_run')
+    data_dir = write_tiny_synthetic(base / 'data', num_samples=16)
+    run_dir = str(base / 'run')
+    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
+                        '--epochs', '2', '--checkpoint-interval', '1', '--learning-rate', '1e-3')
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, data_dir

@@ -12,34 +12,18 @@ import pytest
 
 import images
 import infer as infer_script
-import labels
 import painting
-import sources
 from conftest import ROOT
-from scripts import TINY, last_line, run_script, write_tiny_synthetic
+from fixtures import road_photo as photo
+from scripts import last_line, run_script
 
 NUM_CLASSES = 7
 
 
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    """A trained two-checkpoint run: (run directory, data directory)."""
-    base = tmp_path_factory.mktemp('infer')
-    data_dir = write_tiny_synthetic(base / 'data', num_samples=16)
-    run_dir = str(base / 'run')
-    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
-                        '--epochs', '2', '--checkpoint-interval', '1', '--learning-rate', '1e-3')
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir, data_dir
-
-
-def photo(width, height, seed):
-    """Return a road-ish uint8 BGR photo of the given size."""
-    rng = np.random.RandomState(seed)
-    image = np.zeros([height, width, 3], np.uint8)
-    image[:height // 2] = (200, 150, 90)
-    image[height // 2:] = (90, 90, 90)
-    return np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)
+@pytest.fixture
+def run(trained_run):
+    """The session's trained two-checkpoint run: (run directory, data directory)."""
+    return trained_run
 
 
 def infer(*args):
@@ -120,89 +104,6 @@ def test_video_gives_overlay_video_with_same_frames_size_and_rate(run, tmp_path)
     broken = infer('--name', run_dir, '--samples-dir', tmp_path / 'broken.mp4', '--output-dir',
                    output)
     assert broken.returncode == 1 and '[!] skipping broken.mp4' in broken.stderr
-
-
-def validation_files(data_dir):
-    """Return the (image, label) paths of the synthetic validation split the run used."""
-    source = sources.load_data_source('synthetic')
-    source.seed = 0
-    source.load_data(data_dir, 0.1)
-    return source.valid_files, source.label_colors
-
-
-def test_evaluate_equals_independent_computation_on_written_masks(run, tmp_path):
-    run_dir, data_dir = run
-    files, colors = validation_files(data_dir)
-    assert len(files) == 2
-    samples = tmp_path / 'valid'
-    samples.mkdir()
-    for image, _ in files:
-        shutil.copy(image, samples / os.path.basename(image))
-    painted = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', tmp_path / 'out',
-                    '--masks')
-    assert painted.returncode == 0, painted.stderr[-2000:]
-    evaluated = infer('--name', run_dir, '--evaluate', '--output-dir', tmp_path / 'eval')
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    result = json.load(open(tmp_path / 'eval' / 'metrics.json'))
-    truth, predicted = [], []
-    for image, label in files:
-        stem = os.path.splitext(os.path.basename(image))[0]
-        predicted.append(cv2.imread(str(tmp_path / 'out' / f'{stem}_classes.png'),
-                                    cv2.IMREAD_UNCHANGED))
-        truth.append(labels.colors_to_class_map(images.read_image(label), colors))
-    truth, predicted = np.stack(truth), np.stack(predicted)
-    ious = {}
-    for c, name in enumerate(result['iou']):
-        union = ((truth == c) | (predicted == c)).sum()
-        ious[name] = ((truth == c) & (predicted == c)).sum() / union if union else None
-    present = [v for v in ious.values() if v is not None]
-    assert result['pixel_accuracy'] == pytest.approx((truth == predicted).mean(), abs=1e-12)
-    assert result['mean_iou'] == pytest.approx(sum(present) / len(present), abs=1e-12)
-    for name, value in ious.items():
-        assert result['iou'][name] == (pytest.approx(value, abs=1e-12) if value is not None
-                                       else None)
-    assert 'max_f' not in result and 'cityscapes' not in result
-    assert f'mean IoU {result["mean_iou"]:.4f}' in evaluated.stdout
-
-
-EXPORT_CHECK = '''
-import sys, json, numpy as np, cv2, tensorflow as tf
-model = tf.saved_model.load(sys.argv[1])
-serve = model.signatures['serving_default']
-out = {}
-for path in sys.argv[2:]:
-    image = cv2.imread(path).astype(np.float32)[None]
-    result = serve(images=tf.constant(image))
-    probabilities = result['probabilities'].numpy()
-    assert probabilities.shape[:3] == image.shape[:3], probabilities.shape
-    assert np.allclose(probabilities.sum(-1), 1, atol=1e-4)
-    out[path] = result['classes'].numpy()[0].tolist()
-print(json.dumps(out))
-'''
-
-
-def test_exported_saved_model_gives_the_class_maps_of_infer(run, tmp_path):
-    run_dir, _ = run
-    samples = tmp_path / 'photos'
-    samples.mkdir()
-    paths = []
-    for name, (width, height) in {'small.png': (48, 24), 'large.png': (130, 66),
-                                  'same.png': (64, 32)}.items():
-        cv2.imwrite(str(samples / name), photo(width, height, len(paths)))
-        paths.append(str(samples / name))
-    exported = tmp_path / 'exported'
-    result = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', tmp_path / 'out',
-                   '--masks', '--export', exported)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert (exported / 'saved_model.pb').is_file()
-    check = subprocess.run([sys.executable, '-c', EXPORT_CHECK, str(exported), *paths],
-                           capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert check.returncode == 0, check.stderr[-2000:]
-    served = json.loads(check.stdout.strip().splitlines()[-1])
-    for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        written = cv2.imread(str(tmp_path / 'out' / f'{stem}_classes.png'), cv2.IMREAD_UNCHANGED)
-        np.testing.assert_array_equal(np.array(served[path]), written, err_msg=path)
 
 
 def test_bad_input_gives_one_clear_line_each(run, tmp_path):
