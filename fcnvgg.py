@@ -3,10 +3,15 @@
 The backbone's weights come from one of three sources, which all expose the tensors of
 tensor_names.BACKBONE:
 
-* `savedmodel`: the SavedModel of the widely used `vgg.zip` (tag `vgg16`), imported whole;
+* `savedmodel`: the SavedModel of the widely used `vgg.zip` (tag `vgg16`), its weights
+  loaded into vgg16.py's network once vgg_zip.py has proven that this reproduces the
+  SavedModel's own outputs (else its graph is imported as it is, with one `[i]` line);
 * `keras`: Keras' ImageNet weights `vgg16_weights_tf_dim_ordering_tf_kernels.h5`, loaded
   into vgg16.py's network, with fc1 and fc2 turned into the convolutions fc6 and fc7;
 * `scratch`: vgg16.py's network with He initialisation and an optional width multiplier.
+
+So all three share one graph, one checkpoint layout, the fast fc6/fc7, the bf16 weight
+copies and training on several devices.
 
 The FCN-8s head puts 1x1 class scores on layers 3, 4 and 7, upsamples each to full size
 with a bilinear-initialised transposed convolution and sums them as l3 + 2*l4 + 4*l7.
@@ -21,6 +26,7 @@ import tensorflow.compat.v1 as tf
 
 import tensor_names as names
 import vgg16
+import vgg_zip
 import weight_files
 from bf16_weights import bf16_weight_copies, fill_copies
 from errors import UserError
@@ -28,7 +34,6 @@ from loss import adam_step, masked_cross_entropy
 from upscale import upsample
 
 BACKBONES = ('savedmodel', 'keras', 'scratch')
-VGG_ZIP_TAG = 'vgg16'
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Backbone:
     weights_file: Optional[str] = None   # keras: the HDF5 file; None: Keras' cache
     width: float = 1.0                   # scratch: width multiplier of every layer
     widths: Optional[dict] = None        # scratch: {layer: channels}, to rebuild a run
+    import_graph: bool = False           # savedmodel: import its graph as the article does
 
 
 def initialize_uninitialized_variables(session):
@@ -100,18 +106,22 @@ def build_fcn8s(session, num_classes, backbone, replicate=None):
     """
     if backbone.kind not in BACKBONES:
         raise UserError(f'unknown backbone {backbone.kind!r}; use one of {BACKBONES}')
-    if backbone.kind == 'savedmodel':
-        return _build_on_savedmodel(session, num_classes, backbone, replicate), None
     arrays = None
-    widths = backbone.widths or vgg16.vgg16_widths(backbone.width)
-    if backbone.kind == 'keras':
+    if backbone.kind == 'savedmodel':
+        model_dir = weight_files.savedmodel_dir(backbone.vgg_dir)
+        arrays = None if backbone.import_graph else vgg_zip_arrays(model_dir)
+        if arrays is None:
+            return _build_on_savedmodel(session, num_classes, model_dir, replicate), None
+    elif backbone.kind == 'keras':
         arrays = weight_files.read_keras_vgg16(
             weight_files.keras_weights_path(backbone.weights_file))
-        widths = {name: kernel.shape[-1] for name, (kernel, _) in arrays.items()}
+    widths = ({name: kernel.shape[-1] for name, (kernel, _) in arrays.items()} if arrays
+              else backbone.widths or vgg16.vgg16_widths(backbone.width))
     widths = {name: int(channels) for name, channels in widths.items()}
     variables = {}
 
     def build(image_input=None, keep_prob=None):
+        """Build VGG16 and the head on these inputs (new placeholders by default)."""
         layers, built = vgg16.build_vgg16(widths, image_input, keep_prob)
         for name, pair in built.items():   # the first device's are the mirrored variables
             variables.setdefault(name, pair)
@@ -123,14 +133,26 @@ def build_fcn8s(session, num_classes, backbone, replicate=None):
     return result, widths
 
 
-def _build_on_savedmodel(session, num_classes, backbone, replicate):
+def vgg_zip_arrays(model_dir):
+    """Return vgg.zip's weights for vgg16.py's network, or None (with one `[i]` line) when
+    they do not reproduce the SavedModel's own outputs."""
+    try:
+        return vgg_zip.load_arrays(model_dir)
+    except vgg_zip.VggZipMismatch as error:
+        print(f'[i] {model_dir} does not load into the project\'s VGG16: {error}. Using the '
+              'SavedModel\'s own graph instead (one device, without the fast fc6 and fc7)')
+        return None
+
+
+def _build_on_savedmodel(session, num_classes, model_dir, replicate):
     """Import vgg.zip's SavedModel with its values and build the head on it, on one device."""
     def build(image_input=None, keep_prob=None):
+        """Import the SavedModel and build the head on it; it brings its own inputs."""
         if image_input is not None:
-            raise UserError('the vgg.zip SavedModel backbone runs on one device: for '
-                            'several, use --vgg-weights or --vgg-init scratch')
-        tf.saved_model.loader.load(session, [VGG_ZIP_TAG],
-                                   weight_files.savedmodel_dir(backbone.vgg_dir))
+            raise UserError(f'the SavedModel in {model_dir} is used as its own graph, which '
+                            'runs on one device: for several, use --vgg-weights or '
+                            '--vgg-init scratch')
+        tf.saved_model.loader.load(session, [vgg_zip.TAG], model_dir)
         graph = session.graph
         layers = [names.tensor(graph, name) for name in (names.LAYER3, names.LAYER4,
                                                          names.LAYER7)]

@@ -19,15 +19,16 @@ def build_trainer(session, settings, strategy, resume_from=None):
     """Return a Trainer: FCN-8s with its training step on every device of `strategy`.
 
     A resumed run is rebuilt the same way and restored by variable names, which do not
-    depend on the number of devices; a run on the vgg.zip backbone (one device only) is
-    restored from its checkpoint's metagraph.
+    depend on the number of devices. A run that imported vgg.zip's graph as it is (trained
+    before vgg.zip loaded into vgg16.py's network, or a variant that does not) records no
+    widths; it is restored from its checkpoint's metagraph, on one device.
     """
     replicated = strategy.num_replicas_in_sync > 1
     model = FCNVGG(session)
-    if resume_from and settings.backbone == 'savedmodel':
+    if resume_from and settings.widths is None:
         if replicated:
-            raise UserError('a run on the vgg.zip backbone trains on one device: resume it '
-                            'with --devices 1')
+            raise UserError(f'{settings.name} uses the vgg.zip SavedModel as its own graph, '
+                            'which trains on one device: resume it with --devices 1')
         model.build_from_metagraph(resume_from + '.meta', resume_from)
         return trainer_from_graph(model, replicated=False)
     if resume_from:     # the recorded shape; the checkpoint brings the values
@@ -65,7 +66,9 @@ def build_training_graph(session, num_classes, backbone, learning_rate, loss_sca
     total_weight = tf.reduce_sum(labels)
 
     def replicate(build):
+        """Build the model and its Adam step on every device, then the shared tensors."""
         def replica_step():
+            """This device's part: its logits, loss and update; returns the loss."""
             part = None if images is None else devices.replica_part(images)
             logits = build(part, keep_prob)
             loss = masked_cross_entropy(logits, devices.replica_part(labels), total_weight)

@@ -32,14 +32,74 @@ def fixed_batch(seed=0):
     return images.astype(np.float32), labels
 
 
-def write_vgg_zip(directory, width=WIDTH):
-    """Write `directory/vgg.zip` holding a narrow VGG16 SavedModel; return its variables."""
+# VGG16's layers and their channels, written out here so that the test-written SavedModel
+# owes nothing to the project's own network code.
+REFERENCE_LAYERS = [('conv1_1', 64), ('conv1_2', 64), ('conv2_1', 128), ('conv2_2', 128),
+                    ('conv3_1', 256), ('conv3_2', 256), ('conv3_3', 256), ('conv4_1', 512),
+                    ('conv4_2', 512), ('conv4_3', 512), ('conv5_1', 512), ('conv5_2', 512),
+                    ('conv5_3', 512), ('fc6', 4096), ('fc7', 4096)]
+POOLED_AFTER = ('conv1_2', 'conv2_2', 'conv3_3', 'conv4_3', 'conv5_3')
+MEAN_BGR = (103.939, 116.779, 123.68)
+# How the variables are named: as a public listing of the real vgg.zip shows, as this
+# project names them, or not at all (Variable, Variable_1, ..., Variable_10, ...).
+NAMINGS = {'listing': ('filter', 'biases', 'weights'), 'project': ('weights', 'biases', 'weights'),
+           'anonymous': None}
+
+
+def reference_arrays(width=WIDTH, seed=0, conv1_size=3):
+    """Return {layer: (kernel, bias)} of a narrow VGG16 with He-scaled random values.
+
+    `conv1_size` other than 3 makes a file that does not fit VGG16.
+    """
+    rng = np.random.RandomState(seed)
+    arrays, channels = {}, 3
+    for layer, full in REFERENCE_LAYERS:
+        size = {'fc6': 7, 'fc7': 1, 'conv1_1': conv1_size}.get(layer, 3)
+        units = max(1, int(round(full * width)))
+        scale = np.sqrt(2.0 / (size * size * channels)) / (64.0 if layer == 'conv1_1' else 1)
+        arrays[layer] = (rng.normal(0, scale, [size, size, channels, units]).astype(np.float32),
+                         rng.normal(0, 0.1, [units]).astype(np.float32))
+        channels = units
+    return arrays
+
+
+def build_reference_vgg16(arrays, naming):
+    """Build VGG16 the plain way (convolutions for fc6 and fc7) with `arrays` as variables
+    named by `naming`; creates image_input, keep_prob and layer3/4/7_out."""
+    image = tf.placeholder(tf.float32, [None, None, None, 3], name='image_input')
+    keep_prob = tf.placeholder_with_default(1.0, [], name='keep_prob')
+    x, pools = image - tf.constant(MEAN_BGR), []
+    for layer, _ in REFERENCE_LAYERS:
+        kernel, bias = arrays[layer]
+        if NAMINGS[naming] is None:
+            weights, biases = tf.Variable(kernel), tf.Variable(bias)
+        else:
+            kernel_name, bias_name, fc_name = NAMINGS[naming]
+            with tf.variable_scope(layer):
+                weights = tf.Variable(kernel, name=fc_name if layer.startswith('fc')
+                                      else kernel_name)
+                biases = tf.Variable(bias, name=bias_name)
+        x = tf.nn.relu(tf.nn.conv2d(x, weights, 1, 'SAME') + biases)
+        if layer.startswith('fc'):
+            x = tf.nn.dropout(x, rate=1 - keep_prob)
+        if layer in POOLED_AFTER:
+            x = tf.nn.max_pool2d(x, 2, 2, 'SAME')
+            pools.append(x)
+    tf.identity(pools[2], name='layer3_out')
+    tf.identity(pools[3], name='layer4_out')
+    tf.identity(x, name='layer7_out')
+
+
+def write_vgg_zip(directory, width=WIDTH, naming='listing', arrays=None):
+    """Write `directory/vgg.zip` holding a narrow VGG16 SavedModel in the layout of the real
+    one (tag vgg16, under vgg/), built by `build_reference_vgg16`; return (archive path,
+    {project variable name: value}). The SavedModel itself stays in `directory/export/vgg`."""
+    arrays = arrays or reference_arrays(width)
     export_dir = os.path.join(directory, 'export', 'vgg')
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
-        vgg16.build_vgg16(vgg16.vgg16_widths(width))
+        build_reference_vgg16(arrays, naming)
         session.run(tf.global_variables_initializer())
-        values = {v.op.name: session.run(v) for v in tf.global_variables()}
         builder = tf.saved_model.Builder(export_dir)
         builder.add_meta_graph_and_variables(session, ['vgg16'])
         builder.save()
@@ -47,6 +107,9 @@ def write_vgg_zip(directory, width=WIDTH):
     with zipfile.ZipFile(archive, 'w') as zipped:
         for member in weight_files.VGG_ZIP_MEMBERS:
             zipped.write(os.path.join(directory, 'export', member), member)
+    values = {}
+    for layer, (kernel, bias) in arrays.items():
+        values[f'{layer}/weights'], values[f'{layer}/biases'] = kernel, bias
     return archive, values
 
 

@@ -13,16 +13,26 @@ import fcnvgg
 import resizing
 import resizing_tf
 from conftest import ROOT
+from model_fixtures import write_vgg_zip
 from scripts import TINY, run_script, write_tiny_synthetic
 
 ONE_STEP = os.path.join(ROOT, 'tests', 'programs', 'one_step_on_replicas.py')
 
 
-def test_two_replicas_take_the_same_step_as_one():
-    result = subprocess.run([sys.executable, ONE_STEP], capture_output=True, text=True,
-                            timeout=300, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+@pytest.mark.parametrize('backbone', ['scratch', 'savedmodel'])
+def test_two_replicas_take_the_same_step_as_one(backbone, tmp_path):
+    arguments = [backbone]
+    if backbone == 'savedmodel':       # the vgg.zip backbone now trains on several devices
+        _, written = write_vgg_zip(str(tmp_path), width=1 / 16)
+        arguments.append(str(tmp_path))
+    result = subprocess.run([sys.executable, ONE_STEP, *arguments], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr[-3000:]
     values = json.loads(result.stdout.strip().splitlines()[-1])
+    if backbone == 'savedmodel':       # both graphs started from the file's values
+        np.testing.assert_array_equal(values['first_kernel'],
+                                      written['conv1_1/weights'].ravel())
     assert values['variables'] == 2 * 15 + 2 * 3 + 3     # VGG16, scores, upsampling kernels
     assert values['changed'] > 1e-4                      # the step did move the variables
     assert values['difference'] < 1e-5
@@ -116,3 +126,20 @@ def test_two_workers_train_together_and_end_identical(tmp_path):
     for name in names:
         first, second = (tf.train.load_variable(c, name) for c in checkpoints)
         np.testing.assert_array_equal(first, second, err_msg=name)
+
+
+def test_the_vgg_zip_backbone_trains_on_two_devices_and_resumes_on_one(tmp_path):
+    _, written = write_vgg_zip(str(tmp_path / 'vgg'))
+    data_dir = write_tiny_synthetic(tmp_path / 'data')
+    run_dir = str(tmp_path / 'run')
+    two = run_script('main.py', '--data-source', 'synthetic', '--data-dir', data_dir,
+                     '--vgg-dir', tmp_path / 'vgg', '--batch-size', '4', '--epochs', '1',
+                     '--name', run_dir, '--devices', '2')
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert 'does not load' not in two.stdout             # no fallback to the imported graph
+    settings = json.load(open(os.path.join(run_dir, 'settings.json')))
+    assert settings['backbone'] == 'savedmodel' and settings['devices'] == ['/cpu:0', '/cpu:1']
+    assert settings['widths']['fc6'] == written['fc6/weights'].shape[-1]
+    one = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '2', '--devices', '1')
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert '[i] epoch 2/2' in one.stdout

@@ -1,8 +1,12 @@
 """One training step on one device and on two (the CPU split in two), from the same
 initial values: prints the two losses, how far the step moved the variables and how far the
 two results differ, as JSON. Run in its own process: the CPU must be split before
-TensorFlow starts its runtime."""
+TensorFlow starts its runtime.
+
+    python one_step_on_replicas.py {scratch|savedmodel} [VGG_DIR]
+"""
 import json
+import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -12,7 +16,8 @@ from run_settings import RunSettings
 from training_graph import build_trainer
 
 names = devices.choose_devices(2)
-settings = RunSettings(num_classes=3, learning_rate=1e-3, backbone='scratch', vgg_width=1 / 16)
+settings = RunSettings(num_classes=3, learning_rate=1e-3, backbone=sys.argv[1], vgg_width=1 / 16,
+                       vgg_dir=sys.argv[2] if len(sys.argv) > 2 else 'vgg')
 rng = np.random.RandomState(0)
 images = rng.uniform(0, 255, [4, 32, 64, 3]).astype(np.float32)
 labels = np.eye(3, dtype=np.float32)[rng.randint(0, 3, [4, 32, 64])]
@@ -40,4 +45,5 @@ assert (n1, n2) == (1, 2) and names1 == names2, (n1, n2)
 changed = max(float(np.abs(a - b).max()) for a, b in zip(values1, initial))
 difference = max(float(np.abs(a - b).max()) for a, b in zip(values1, values2))
 print(json.dumps({'loss1': loss1, 'loss2': loss2, 'changed': changed,
-                  'difference': difference, 'variables': len(values1)}))
+                  'difference': difference, 'variables': len(values1),
+                  'first_kernel': initial[0].ravel().tolist()}))
