@@ -7,18 +7,22 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import bench
+import bench_data
+import bench_inputs
+import bench_model
+import drawing
 import fcnvgg
-import infer
+import painting
 import precision
 import resizing
-import utils
+import run_settings
+from labels import check_one_hot
 from scripts import run_script
 
 
 def test_flop_counter_gives_the_issue_figures():
-    kitti = bench.model_flops(576, 160, 2)
-    cityscapes = bench.model_flops(512, 256, 2)
+    kitti = bench_model.model_flops(576, 160, 2)
+    cityscapes = bench_model.model_flops(512, 256, 2)
     assert kitti['forward'] / 1e9 == pytest.approx(77.9, abs=0.05)
     assert cityscapes['forward'] / 1e9 == pytest.approx(110.8, abs=0.05)
     assert sum(kitti['groups'].values()) == kitti['forward']
@@ -30,7 +34,7 @@ def test_flop_counter_gives_the_issue_figures():
 
 def test_flop_counter_shapes_are_the_built_networks():
     width, height, classes, vgg_width = 96, 64, 3, 0.0625
-    layers = bench.fcn8s_layers(width, height, classes, vgg_width)
+    layers = bench_model.fcn8s_layers(width, height, classes, vgg_width)
     names = {'conv': '{}/Relu:0', 'score': 'fcn8s/{}/BiasAdd:0', 'upscore': 'fcn8s/{}/output:0'}
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
@@ -48,47 +52,48 @@ def test_flop_counter_shapes_are_the_built_networks():
 
 
 def test_class_loop_and_vectorised_encoding_agree_on_a_small_label():
-    colors, unknown = bench.cityscapes_colors()
-    label = bench.colour_label(np.random.default_rng(1), (48, 32), colors)
+    colors, unknown = bench_inputs.cityscapes_colors()
+    label = bench_inputs.colour_label(np.random.default_rng(1), (48, 32), colors)
     label[0, :5] = (1, 2, 3)                          # a colour outside the table
-    looped = bench.encode_by_class_loop(label, colors, unknown)
-    vectorised = bench.encode_vectorised(label, colors, unknown)
+    looped = bench_data.encode_by_class_loop(label, colors, unknown)
+    vectorised = bench_data.encode_vectorised(label, colors, unknown)
     np.testing.assert_array_equal(looped, vectorised)
     assert looped[0, 0, unknown] == 1 and len(np.unique(looped.argmax(-1))) > 5
 
 
 def test_pixel_loop_and_vectorised_check_agree_on_a_small_label():
-    colors, unknown = bench.cityscapes_colors()
-    label = bench.colour_label(np.random.default_rng(2), (40, 24), colors)
-    labels = bench.corrupt(bench.encode_vectorised(label, colors, unknown),
-                           np.random.default_rng(3), count=30)
-    looped = bench.check_by_pixel_loop(labels)
-    np.testing.assert_array_equal(looped, utils.check_one_hot(labels).bad)
+    colors, unknown = bench_inputs.cityscapes_colors()
+    label = bench_inputs.colour_label(np.random.default_rng(2), (40, 24), colors)
+    labels = bench_data.corrupt(bench_data.encode_vectorised(label, colors, unknown),
+                                np.random.default_rng(3), count=30)
+    looped = bench_data.check_by_pixel_loop(labels)
+    np.testing.assert_array_equal(looped, check_one_hot(labels).bad)
     assert 20 <= looped.sum() <= 30
 
 
-def test_painter_draws_the_same_pixels_as_the_utils_helpers():
-    settings = {'image_size': [64, 32], 'label_colors': {'0': [255, 0, 255], '1': [0, 0, 255],
-                                                         '3': [10, 200, 30]}}
+def test_painter_draws_the_same_pixels_as_the_drawing_helpers():
+    settings = run_settings.from_json({'image_size': [64, 32],
+                                       'label_colors': {'0': [255, 0, 255], '1': [0, 0, 255],
+                                                        '3': [10, 200, 30]}})
     colors = {0: (255, 0, 255), 1: (0, 0, 255), 3: (10, 200, 30)}
     rng = np.random.default_rng(4)
     image = rng.integers(0, 256, [75, 131, 3]).astype(np.uint8)
     classes = rng.integers(0, 5, [32, 64]).astype(np.int32)    # 2 and 4 have no colour
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
-        painter = infer.Painter(session, None, settings)
+        painter = painting.Painter(session, None, settings.image_size, settings.label_colors)
         full, colours, overlay = painter.draw(image, classes)
     expected_full = resizing.resize_nearest(classes, (131, 75))
     np.testing.assert_array_equal(full, expected_full)
-    np.testing.assert_array_equal(colours, utils.class_map_to_colors(expected_full, colors))
-    np.testing.assert_array_equal(overlay, utils.blend_labels(image, expected_full, colors))
+    np.testing.assert_array_equal(colours, drawing.class_map_to_colors(expected_full, colors))
+    np.testing.assert_array_equal(overlay, drawing.blend_labels(image, expected_full, colors))
     np.testing.assert_array_equal(overlay[expected_full == 2], image[expected_full == 2])
 
 
 @pytest.mark.skipif(precision.resolve('bf16') != 'bf16', reason='no bf16 on this CPU')
 def test_bf16_weight_copies_give_the_rewrites_class_maps(tmp_path):
     rng = np.random.default_rng(5)
-    images = np.stack([bench.scene_photo(rng, 96, 64) for _ in range(2)]).astype(np.float32)
+    images = np.stack([bench_inputs.scene_photo(rng, 96, 64) for _ in range(2)]).astype(np.float32)
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         tf.set_random_seed(6)

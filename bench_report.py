@@ -1,0 +1,181 @@
+"""The benchmark's report: the issue's targets checked against the results, and the tables
+printed at the end of a run."""
+
+# The issue's targets: (key, description, threshold). The measured value is looked up by key.
+TARGETS = [
+    ('fp32_inference_pct', 'fp32 inference, % of the fp32 matmul ceiling', 85.0),
+    ('mixed_inference_speedup_b4', 'mixed-precision inference vs fp32, batch 4', 1.8),
+    ('mixed_inference_speedup_b1', 'mixed-precision inference vs fp32, batch 1', 1.6),
+    ('mixed_agreement_pct', 'mixed-precision class maps agreeing with fp32, % (trained run)',
+     99.0),
+    ('fp32_training_pct', 'fp32 training step, % of the fp32 matmul ceiling', 65.0),
+    ('mixed_training_speedup_b4', 'mixed-precision training vs fp32, batch 4', 1.7),
+    ('mixed_training_speedup_b1', 'mixed-precision training vs fp32, batch 1', 1.7),
+    ('infer_speedup', 'infer.py painting vs the sequential loop', 1.3),
+    ('encode_speedup', 'label encoding vs the loop over classes', 10.0),
+    ('check_speedup', 'one-hot checking vs the loop over pixels', 100.0),
+]
+
+
+def target_values(results, mixed):
+    """Return {target key: (worst value, where, best value, where)} for what was measured.
+
+    A target covers several rows (sizes, batches, precisions): it is met when its worst
+    row meets it.
+    """
+    candidates = {}
+    model = results.get('model')
+    for row in (model or {}).get('rows', []):
+        where = f'{row["size"]} batch {row["batch"]}'
+        if row['precision'] == 'fp32':
+            key = 'fp32_inference_pct' if row['mode'] == 'inference' else 'fp32_training_pct'
+            candidates.setdefault(key, []).append((row['pct_of_ceiling'], where))
+        elif row['precision'] == mixed and row['batch'] in (1, 4):
+            key = (f'mixed_{row["mode"]}_speedup_b{row["batch"]}')
+            candidates.setdefault(key, []).append((row['speedup_vs_fp32'], row['size']))
+    if results.get('agreement'):
+        agreement = results['agreement']
+        candidates['mixed_agreement_pct'] = [(agreement['agreement_pct'], agreement['run'])]
+    for row in results.get('infer') or []:
+        where = f'{row["model_size"][0]}x{row["model_size"][1]} {row["precision"]}'
+        candidates.setdefault('infer_speedup', []).append((row['speedup'], where))
+    if results.get('labels'):
+        candidates['encode_speedup'] = [(results['labels']['encode_speedup'], '')]
+        candidates['check_speedup'] = [(results['labels']['check_speedup'], '')]
+    return {key: (*min(values), *max(values)) for key, values in candidates.items()}
+
+
+def evaluate_targets(results, mixed):
+    """Return [{key, description, threshold, value, where, best, best_where, met}]."""
+    values = target_values(results, mixed)
+    targets = []
+    for key, text, threshold in TARGETS:
+        if key in values:
+            worst, where, best, best_where = values[key]
+            targets.append({'key': key, 'description': text, 'threshold': threshold,
+                            'value': worst, 'where': where, 'best': best,
+                            'best_where': best_where, 'met': worst >= threshold})
+    return targets
+
+
+def number(value):
+    """Format a positive figure with one decimal, or three significant digits below 1."""
+    return f'{value:.1f}' if value >= 1 else f'{value:.3g}'
+
+
+def yes_no(value):
+    """Return 'yes' or 'NO' (capitals, to stand out in a table) for a truth value."""
+    return 'yes' if value else 'NO'
+
+
+def print_machine(results, args):
+    """Print the machine, TensorFlow's threads and how many timed runs were set aside."""
+    info = results['machine']
+    flags = ', '.join(f'{flag} {"yes" if on else "no"}' for flag, on in info['flags'].items())
+    print()
+    print(f'CPU: {info["cpu"]}, {info["cores"]} cores; {flags}')
+    print(f'TensorFlow {info["tensorflow"]} (oneDNN {"on" if info["onednn"] else "off"}), '
+          f'threads intra-op {args.intra_threads or "default"}, inter-op '
+          f'{args.inter_threads or "default"}; load average at start '
+          f'{info["load_average_start"][0]:.2f}, at end {info["load_average_end"][0]:.2f}')
+    set_aside = sum(sum(entry['set_aside'].values()) for entry in results['samples'])
+    kept = sum(sum(entry['clean'].values()) for entry in results['samples'])
+    print(f'Timed runs: {kept} kept, {set_aside} set aside and repeated because other '
+          f'processes kept more than {args.quiet_limit:g} cores busy meanwhile')
+
+
+def print_model(model, args):
+    """Print the FLOPs per image, the matmul ceiling and the model table."""
+    print()
+    print(f'FLOPs per image (2 per multiply-add over the 13 convolutions, fc6, fc7, the '
+          f'score layers and the transposed convolutions; {args.classes} classes, VGG16 '
+          f'width {args.vgg_width:g}):')
+    for label, flops in model['flops'].items():
+        groups = ', '.join(f'{k} {number(v)}' for k, v in flops['groups_gflop'].items())
+        print(f'  {label}: forward {number(flops["forward_gflop"])} GFLOP ({groups}); '
+              f'training step {number(flops["training_gflop"])} GFLOP')
+    ceilings = ', '.join(f'{key.replace("matmul ", "")} {max(v):.0f}'
+                         for key, v in model['ceiling'].items())
+    print(f'Matmul ceiling ({args.matmul_size}x{args.matmul_size}, GFLOP/s): {ceilings}')
+    print()
+    print(f'{"model":<10}{"size":>9}{"batch":>6}{"prec":>6}{"ms/img":>9}{"GFLOP/s":>9}'
+          f'{"%ceil":>7}{"vs fp32":>9}')
+    for row in model['rows']:
+        print(f'{row["mode"]:<10}{row["size"]:>9}{row["batch"]:>6}{row["precision"]:>6}'
+              f'{row["ms_per_image"]:>9.1f}{row["gflops"]:>9.1f}'
+              f'{row["pct_of_ceiling"]:>6.0f}%{row["speedup_vs_fp32"]:>8.2f}x')
+
+
+def print_agreement(agreement):
+    """Print how often mixed-precision and fp32 class maps agreed, and their accuracy."""
+    accuracy = ', '.join(f'{k} {v:.2f}%' for k, v in agreement['pixel_accuracy_pct'].items())
+    print(f'\nClass maps of {agreement["run"]} ({agreement["checkpoint"]}, '
+          f'{agreement["images"]} validation images): mixed precision agrees with fp32 on '
+          f'{agreement["agreement_pct"]:.2f}% of pixels; pixel accuracy {accuracy}')
+
+
+def print_infer(rows):
+    """Print the infer.py path table: painting, the sequential loop, the network alone."""
+    print()
+    print(f'{"infer.py path":<14}{"photos":>16}{"prec":>6}{"img/s":>8}{"sequential":>11}'
+          f'{"speedup":>9}{"network":>9}{"bound":>7}  same')
+    for row in rows:
+        model_size = 'x'.join(str(v) for v in row['model_size'])
+        photos = f'{row["photos"]} x ' + 'x'.join(str(v) for v in row['photo_size'])
+        print(f'{model_size:<14}{photos:>16}{row["precision"]:>6}'
+              f'{row["pipeline_images_per_s"]:>8.2f}{row["sequential_images_per_s"]:>11.2f}'
+              f'{row["speedup"]:>8.2f}x{row["network_images_per_s"]:>9.2f}'
+              f'{row["network_images_per_s"] / row["sequential_images_per_s"]:>6.2f}x  '
+              f'{yes_no(row["outputs_identical"])}')
+
+
+def print_labels(labels):
+    """Print label encoding and checking against their loops."""
+    ms = labels['ms_per_image']
+    print()
+    print(f'Labels {labels["size"][0]}x{labels["size"][1]}, {labels["classes"]} classes, '
+          f'ms/image: encode {ms["encode vectorised"]:.2f} vs loop over classes '
+          f'{ms["encode loop"]:.2f} ({labels["encode_speedup"]:.1f}x, identical '
+          f'{yes_no(labels["encode_identical"])}); check '
+          f'{ms["check vectorised"]:.2f} vs loop over pixels {ms["check loop"]:.0f} '
+          f'({labels["check_speedup"]:.0f}x, identical '
+          f'{yes_no(labels["check_identical"])})')
+
+
+def print_loader(loader):
+    """Print the threaded loader's rate against one thread's."""
+    rates = loader['images_per_s']
+    print(f'Loader (Cityscapes source, {loader["file_size"][0]}x{loader["file_size"][1]} '
+          f'files to {loader["image_size"][0]}x{loader["image_size"][1]}, batch '
+          f'{loader["batch"]}): {rates["threaded"]:.1f} img/s with {loader["workers"]} '
+          f'worker threads vs {rates["one thread"]:.1f} in one thread '
+          f'({loader["speedup"]:.2f}x)')
+
+
+def print_targets(targets):
+    """Print each target met or missed, with its worst and best rows where they differ."""
+    print('\nTargets (each met when its worst row meets it):')
+    for target in targets:
+        spread = ''
+        if target['where'] != target['best_where']:
+            spread = (f' at {target["where"]}; best {target["best"]:.2f} at '
+                      f'{target["best_where"]}')
+        print(f'  [{"met" if target["met"] else "MISSED"}] {target["description"]}: '
+              f'{target["value"]:.2f}{spread} (target {target["threshold"]:g})')
+
+
+def print_report(results, args):
+    """Print the results as tables."""
+    print_machine(results, args)
+    if results.get('model'):
+        print_model(results['model'], args)
+    if results.get('agreement'):
+        print_agreement(results['agreement'])
+    if results.get('infer'):
+        print_infer(results['infer'])
+    if results.get('labels'):
+        print_labels(results['labels'])
+    if results.get('loader'):
+        print_loader(results['loader'])
+    if results['targets']:
+        print_targets(results['targets'])
