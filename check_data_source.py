@@ -10,7 +10,6 @@ or all zero where the source marks pixels "don't care" (`ignores_pixels`), which
 apart. Exit status 0 when every label is valid, 1 otherwise. Works with any source written to
 the data source contract.
 """
-import argparse
 import os
 import sys
 
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 import sources
 from drawing import blend_labels
-from errors import UserError, run_script
+from errors import ArgumentParser, UserError, run_script
 from files import make_directory
 from images import quiet_opencv, write_image
 from labels import check_one_hot, first_coordinates, labels_to_class_map
@@ -31,7 +30,7 @@ MAX_COORDINATES = 5
 
 def parse_args(argv=None):
     """The command line: SOURCE DATA_DIR OUTPUT_DIR [--samples N]."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Check that a data source gives valid one-hot labels for every pixel, and '
                     'write training samples blended with their labels for a look.',
         epilog='Exit status: 0 when all labels are valid, 1 when any is not (or the data '
@@ -57,11 +56,11 @@ def main(argv=None):
     quiet_opencv()
     source = sources.load_source_data(args.source, args.data_dir, VALID_FRACTION)
     print_summary(source, args.source)
-    write_examples(source, args.samples, args.output_dir)
-    reports = [check_split(source, 'training', source.train_generator(BATCH_SIZE),
-                           source.num_training),
-               check_split(source, 'validation', source.valid_generator(BATCH_SIZE),
-                           source.num_validation)]
+    write_examples(source, args.source, args.samples, args.output_dir)
+    reports = [check_split(source, split, sources.split_batches(source, args.source, split,
+                                                                BATCH_SIZE), expected)
+               for split, expected in (('training', source.num_training),
+                                       ('validation', source.num_validation))]
     return print_verdict(reports)
 
 
@@ -88,13 +87,13 @@ def class_label(index, names):
     return f'{index} {names[index]}' if index < len(names) else str(index)
 
 
-def write_examples(source, count, output_dir):
+def write_examples(source, name, count, output_dir):
     """Write the first `count` training samples blended with their label colours as PNG."""
     if count == 0:
         return
     make_directory(output_dir, 'output directory')
     count = min(count, source.num_training)
-    batches = source.train_generator(BATCH_SIZE)
+    batches = sources.split_batches(source, name, 'training', BATCH_SIZE)
     files = sources.optional_of_batches(batches, 'files')
     written = 0
     for images, labels in batches:

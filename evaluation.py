@@ -27,12 +27,12 @@ def load_validation_source(settings, data_source=None, data_dir=None):
     return source
 
 
-def score(session, model, source, batch_size):
+def score(session, model, source, batch_size, name='the data source'):
     """Return the metrics dict of the model on the source's validation split."""
     confusion = metrics.ConfusionMatrix(source.num_classes)
     max_f = metrics.MaxF() if source.num_classes == 2 else None
     with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
-        for images, labels in source.valid_generator(batch_size):
+        for images, labels in sources.split_batches(source, name, 'validation', batch_size):
             softmax, classes = session.run([model.softmax, model.classes],
                                            {model.image_input: images, model.keep_prob: 1.0})
             truth = labels_to_class_map(labels)
@@ -86,7 +86,7 @@ def evaluate(session, model, settings, checkpoint, output_dir, batch_size, data_
     """Score the restored model, print the metrics and write `output_dir`/metrics.json;
     return them. `data_source` and `data_dir` replace the run's own."""
     source = load_validation_source(settings, data_source, data_dir)
-    result = score(session, model, source, batch_size)
+    result = score(session, model, source, batch_size, data_source or settings.data_source)
     result['checkpoint'] = os.path.basename(checkpoint)
     print_metrics(result)
     make_directory(output_dir, 'metrics folder')

@@ -1,9 +1,11 @@
 """Exporting a trained run as a TF SavedModel for serving (infer.py --export DIR)."""
 import os
+import shutil
 
 import tensorflow.compat.v1 as tf
 
 import resizing_tf
+import runs
 import tensor_names as names
 from errors import UserError
 
@@ -14,20 +16,41 @@ def export_saved_model(checkpoint, settings, export_dir):
     In: `images`, float32 [B, H, W, 3], BGR 0..255, any H and W. Out: `classes`, int32
     [B, H, W], and `probabilities`, float32 [B, H, W, num_classes], at the input's size.
     """
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise UserError(f'--export {export_dir} is a file: give a new folder')
     if os.path.exists(export_dir) and os.listdir(export_dir):
         raise UserError(f'--export {export_dir} exists and is not empty: choose a new '
                         'folder')
+    # Written beside its final place and renamed: a failed export (a full disk) leaves
+    # nothing that a retry would refuse.
+    temporary = f'{export_dir.rstrip(os.sep)}.part-{os.getpid()}'
+    try:
+        write_saved_model(checkpoint, settings, temporary)
+        if os.path.isdir(export_dir):
+            os.rmdir(export_dir)          # empty, checked above
+        os.rename(temporary, export_dir)
+    except (OSError, tf.errors.OpError) as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise UserError(f'cannot write the export {export_dir}: {runs.first_line(error)}; '
+                        'nothing was left behind') from None
+    print(f'[i] SavedModel written to {export_dir} (signature serving_default: images -> '
+          'classes, probabilities)')
+
+
+def write_saved_model(checkpoint, settings, export_dir):
+    """Write the SavedModel of `export_saved_model` into `export_dir`, which must not exist."""
     width, height = settings.image_size
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name='images')
         input_size = tf.shape(images)[1:3]
         resized = resizing_tf.resize_photos(images, (height, width))
-        saver = tf.train.import_meta_graph(
-            checkpoint + '.meta', clear_devices=True,
-            input_map={f'{names.IMAGE_INPUT}:0': resized,
-                       f'{names.KEEP_PROB}:0': tf.constant(1.0)})
-        saver.restore(session, checkpoint)
+        with runs.restoring(checkpoint):
+            saver = tf.train.import_meta_graph(
+                checkpoint + '.meta', clear_devices=True,
+                input_map={f'{names.IMAGE_INPUT}:0': resized,
+                           f'{names.KEEP_PROB}:0': tf.constant(1.0)})
+            saver.restore(session, checkpoint)
         softmax = names.tensor(graph, names.SOFTMAX)
         classes = names.tensor(graph, names.CLASSES)
         probabilities = tf.image.resize(softmax, input_size, method='bilinear')
@@ -41,5 +64,3 @@ def export_saved_model(checkpoint, settings, export_dir):
             session, [tf.saved_model.tag_constants.SERVING],
             signature_def_map={'serving_default': signature})
         builder.save()
-    print(f'[i] SavedModel written to {export_dir} (signature serving_default: images -> '
-          'classes, probabilities)')

@@ -24,6 +24,7 @@ from typing import Optional
 
 import tensorflow.compat.v1 as tf
 
+import runs
 import tensor_names as names
 import vgg16
 import vgg_zip
@@ -209,7 +210,7 @@ class FCNVGG:
         for path in (metagraph_file, checkpoint_file + '.index'):
             if not os.path.isfile(path):
                 raise UserError(f'missing checkpoint file {path}')
-        with self.session.graph.as_default():
+        with self.session.graph.as_default(), runs.restoring(checkpoint_file):
             metagraph = tf.MetaGraphDef()
             with open(metagraph_file, 'rb') as handle:
                 metagraph.ParseFromString(handle.read())

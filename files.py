@@ -37,7 +37,41 @@ def make_directory(path, what):
 
 
 def write_json(path, value, sort_keys=False):
-    """Write `value` as JSON atomically: a temporary file renamed into place."""
-    with open(path + '.tmp', 'w') as handle:
-        json.dump(value, handle, indent=2, sort_keys=sort_keys)
-    os.replace(path + '.tmp', path)
+    """Write `value` as JSON atomically: a temporary file renamed into place. A failed write
+    (a full disk, say) leaves no partial file and is one `UserError` line."""
+    temporary = f'{path}.{os.getpid()}.tmp'
+    try:
+        with open(temporary, 'w') as handle:
+            json.dump(value, handle, indent=2, sort_keys=sort_keys)
+        os.replace(temporary, path)
+    except OSError as error:
+        remove_quietly(temporary)
+        raise UserError(f'cannot write {path}: {error.strerror or error}') from None
+
+
+def remove_quietly(path):
+    """Remove a file this program created, ignoring that it may already be gone."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def same_file(a, b):
+    """Return whether two paths name the same file or folder (following links)."""
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting_inputs(outputs, inputs):
+    """Raise `UserError` when any output path would land on an input."""
+    for output in outputs:
+        for given in inputs:
+            if same_file(output, given):
+                raise UserError(f'the output {output} would overwrite the input {given}: '
+                                'choose another output')
+
+
+def require_folder_or_nothing(path, flag):
+    """Raise `UserError` when `path` exists and is not a folder."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f'{flag} {path} is a file; give a folder')

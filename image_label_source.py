@@ -11,6 +11,8 @@ from errors import UserError
 from images import read_image
 from samples import EPOCH_STREAM
 
+LABEL_SPOT_CHECKS = 8   # labels read to see that some colour is known
+
 
 class ImageLabelSource:
     """Base of the built-in sources: image files paired with colour-label files.
@@ -51,6 +53,26 @@ class ImageLabelSource:
         self.train_files, self.valid_files = list(train), list(valid)
         self.num_training, self.num_validation = len(self.train_files), len(self.valid_files)
         self.epoch = 0
+        self.check_some_label_is_known()
+
+    def check_some_label_is_known(self):
+        """Raise `UserError` when no label pixel has a colour of `label_colors`, so that a
+        data set whose labels mean nothing stops before training instead of training on
+        nothing. A few labels spread over the data are read; only if none of them has a
+        known colour are all the others read too."""
+        if self.unknown_class >= 0:      # unknown colours count as a class: all labelled
+            return
+        files = self.train_files + self.valid_files
+        spread = files[::max(1, len(files) // LABEL_SPOT_CHECKS)][:LABEL_SPOT_CHECKS]
+        rest = [pair for pair in files if pair not in spread]
+        for _, label_path in spread + rest:
+            label = read_image(label_path)
+            if (labels.colors_to_class_map(label, self.label_colors) >= 0).any():
+                return
+        colours = ', '.join(f'{tuple(c)}' for c in self.label_colors.values())
+        raise UserError(f'none of the {len(files)} label files in {os.path.dirname(files[0][1])} '
+                        f'holds a colour of this source (B, G, R: {colours}), so every pixel '
+                        'would be "don\'t care": are these the right label files?')
 
     def load_sample(self, files, flip=False):
         """Return one sample from its (image, label) files: float32 BGR image [H, W, 3] and

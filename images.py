@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from errors import UserError
+from files import remove_quietly
 
 # Colour, whatever the file holds (grey, 16-bit, palette or RGBA: the alpha channel of an RGBA
 # label is dropped), and no EXIF rotation, which would turn a photo away from its label.
@@ -54,14 +55,17 @@ def write_image(path, image):
     """Write a uint8 image (format from the extension) atomically: a temporary file is renamed
     into place, so an interrupted run never leaves a half-written file under the final name."""
     extension = os.path.splitext(path)[1] or '.png'
-    ok, data = cv2.imencode(extension, image)
+    try:
+        ok, data = cv2.imencode(extension, image)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise UserError(f'cannot encode an image as {extension} for {path}')
+        raise UserError(f'cannot write {path}: OpenCV cannot encode {extension} images; use '
+                        '.png or .jpg')
     temporary = f'{path}.{os.getpid()}.part'
     try:
         data.tofile(temporary)
         os.replace(temporary, path)
     except OSError as error:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        remove_quietly(temporary)
         raise UserError(f'cannot write {path}: {error.strerror or error}') from None

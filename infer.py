@@ -20,13 +20,14 @@ import painting
 import precision
 import run_settings
 import runs
-from errors import UserError, run_script
+from errors import ArgumentParser, UserError, run_script
 from fcnvgg import FCNVGG
+from files import require_folder_or_nothing
 
 
 def parse_args(argv=None):
     """Return the command line arguments."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Segment photos and videos with a trained run; evaluate or export it.')
     add = parser.add_argument
     add('--name', required=True, help='run directory written by main.py')
@@ -77,6 +78,12 @@ def validate_args(args):
         raise UserError('--batch-size must be at least 1')
     if args.samples_dir and not os.path.exists(args.samples_dir):
         raise UserError(f'--samples-dir {args.samples_dir} does not exist')
+    for flag, path in (('--output-dir', args.output_dir), ('--export', args.export)):
+        if path:
+            require_folder_or_nothing(path, flag)
+    if args.samples_dir and args.output_dir:
+        painting.refuse_painting_over_inputs(args.samples_dir, args.output_dir,
+                                             args.recursive)
 
 
 def paint_options(args):

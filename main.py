@@ -9,8 +9,7 @@ directory (--name), beside settings.json: all that infer.py and --resume need.
 """
 import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
-import argparse
-import shutil
+import contextlib
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -21,8 +20,10 @@ import precision
 import run_settings
 import runs
 import sources
+import summaries
 import training
-from errors import UserError, run_script
+from errors import ArgumentParser, UserError, run_script
+from files import make_directory
 from training_graph import build_trainer
 
 DEFAULTS = run_settings.RunSettings()
@@ -30,7 +31,7 @@ DEFAULTS = run_settings.RunSettings()
 
 def parse_args(argv=None):
     """Return the command line arguments; unset settings are None (see run_settings.py)."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Train FCN-8s semantic segmentation on a data source.',
         epilog='Mean IoU averages the classes present in the ground truth or the prediction '
                'of the validation set; a class absent from both is left out of the mean. '
@@ -96,9 +97,11 @@ def settings_flags(args):
 def check_run_dir(name, resume, force):
     """Check the run directory against --resume/--force; return the recorded settings
     (None for a new run)."""
+    if os.path.exists(name) and not os.path.isdir(name):
+        raise UserError(f'--name {name} is a file; give a folder for the run')
     exists = os.path.isdir(name) and bool(os.listdir(name))
     if resume:
-        runs.checkpoint_paths(name)
+        runs.checkpoint_paths(name, report=True)
         return run_settings.read_settings(name)
     if exists and not force:
         raise UserError(f'run directory {name} already exists: add --resume to continue '
@@ -153,25 +156,34 @@ def main(argv=None):
                                                settings.devices, strategy)
     with graph.as_default(), tf.Session(target, graph=graph, config=session_config) as session:
         trainer = build_trainer(session, settings, strategy, resume_from)
-        if args.force and os.path.isdir(args.name):
-            shutil.rmtree(args.name)  # only now: bad input or a failed download keep the old run
-        os.makedirs(args.name, exist_ok=True)
-        settings.widths = trainer.model.widths or settings.widths
-        run_settings.write_settings(args.name, settings)
-        first_epoch = int(session.run(trainer.epochs_done)) + 1
-        # Resumed epochs get their own shuffles and flips.
-        sources.set_optional(source, 'epoch', first_epoch - 1)
-        if first_epoch > settings.epochs:
-            print(f'[i] {args.name} has already trained {first_epoch - 1} epochs; raise '
-                  '--epochs to train more')
-            return 0
-        with tf.summary.FileWriter(settings.tensorboard_dir, graph) as writer, \
-                training.StopRequest() as stop:
-            confusion = training.run_epochs(session, trainer, source, settings, writer,
-                                            first_epoch, stop)
+        # Only now may an old run make way: bad input or a failed download have stopped by
+        # here, and the old run comes back unless the new one saves a checkpoint.
+        with (runs.Replacement(args.name) if args.force else contextlib.nullcontext()) \
+                as replacement:
+            confusion = train(session, trainer, source, settings,
+                              replacement.commit if replacement else None)
     if confusion is not None:
         print_iou_table(confusion, settings.class_names)
     return 0
+
+
+def train(session, trainer, source, settings, on_checkpoint=None):
+    """Record the settings, then train the epochs still to do; return the last validation
+    confusion matrix (None when nothing was left to train)."""
+    make_directory(settings.name, 'run directory')
+    settings.widths = trainer.model.widths or settings.widths
+    run_settings.write_settings(settings.name, settings)
+    first_epoch = int(session.run(trainer.epochs_done)) + 1
+    # Resumed epochs get their own shuffles and flips.
+    sources.set_optional(source, 'epoch', first_epoch - 1)
+    if first_epoch > settings.epochs:
+        print(f'[i] {settings.name} has already trained {first_epoch - 1} epochs; raise '
+              '--epochs to train more')
+        return None
+    with summaries.event_writer(settings.tensorboard_dir, session.graph) as writer, \
+            training.StopRequest() as stop:
+        return training.run_epochs(session, trainer, source, settings, writer, first_epoch,
+                                   stop, on_checkpoint)
 
 
 if __name__ == '__main__':

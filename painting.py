@@ -70,6 +70,16 @@ def shard(items, k, n):
     return items[k - 1::n]
 
 
+def refuse_painting_over_inputs(samples_dir, output_dir, recursive):
+    """Raise `UserError` when outputs would land on the inputs: the output folder is the
+    samples folder (or the folder of the one video), or inside it with `recursive`."""
+    root = os.path.dirname(samples_dir) if os.path.isfile(samples_dir) else samples_dir
+    inside = os.path.relpath(os.path.realpath(output_dir), os.path.realpath(root))
+    if inside == os.curdir or (recursive and not inside.startswith(os.pardir)):
+        raise UserError(f'--output-dir {output_dir} would put the outputs among the inputs in '
+                        f'{root} (overwriting them): choose a folder outside it')
+
+
 def list_inputs(samples_dir, recursive):
     """Return (root, relative paths of photos and videos), sorted; a video file is its own."""
     if os.path.isfile(samples_dir):
@@ -184,6 +194,9 @@ def paint_video(painter, root, relative, options):
     partial = f'{stem}.part{extension}'
     fourcc = cv2.VideoWriter_fourcc(*VIDEO_FOURCC[extension.lower()])
     writer = cv2.VideoWriter(partial, fourcc, fps, size)
+    if not writer.isOpened():
+        capture.release()
+        raise UserError(f'cannot write the video {target}: OpenCV cannot open it for writing')
     frames = 0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     with tqdm(total=total, unit='frame', desc=relative, leave=False) as bar:
@@ -196,8 +209,12 @@ def paint_video(painter, root, relative, options):
     capture.release()
     writer.release()
     if frames == 0:
-        os.remove(partial)
+        files.remove_quietly(partial)
         return False
+    if not os.path.isfile(partial) or not os.path.getsize(partial):
+        files.remove_quietly(partial)
+        raise UserError(f'cannot write the video {target}: nothing reached the disk (is it '
+                        'full?)')
     os.replace(partial, target)
     return True
 

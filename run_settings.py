@@ -2,6 +2,10 @@
 takes from the recorded run, their checks, and `settings.json`, which only this module
 reads and writes. Settings files of older runs are read too: unknown keys are ignored and
 missing ones take their defaults.
+
+settings.json names no folder of its run absolutely: the TensorBoard folder is stored
+relative to the run directory when it is inside it, and the run's name is wherever the file
+is read from, so a copied or moved run directory is whole.
 """
 import dataclasses
 import json
@@ -45,6 +49,9 @@ class RunSettings:
     ignores_pixels: bool = False
     class_names: Optional[list] = None
     label_ids: Optional[list] = None
+    # 2: paths inside the run directory are stored relative to it; 1 (older runs): to the
+    # folder main.py ran in.
+    version: int = 2
 
     def check(self):
         """Raise `UserError` for values no run can use."""
@@ -112,18 +119,49 @@ def to_json(settings):
 def from_json(values):
     """Return the RunSettings of a settings.json dict, old or new."""
     known = {k: v for k, v in values.items() if k in FIELDS}
+    known.setdefault('version', 1)
     known['label_colors'] = {int(k): tuple(v)
                              for k, v in (known.get('label_colors') or {}).items()}
     return RunSettings(**known)
 
 
 def write_settings(run_dir, settings):
-    """Write the run's settings.json atomically."""
-    write_json(os.path.join(run_dir, SETTINGS_FILE), to_json(settings), sort_keys=True)
+    """Write the run's settings.json atomically, with paths inside the run made relative."""
+    values = to_json(dataclasses.replace(settings, version=2))
+    values['name'] = os.path.basename(os.path.abspath(run_dir))
+    tensorboard = os.path.abspath(settings.tensorboard_dir or os.path.join(run_dir,
+                                                                           'tensorboard'))
+    inside = os.path.relpath(tensorboard, os.path.abspath(run_dir))
+    values['tensorboard_dir'] = tensorboard if inside.startswith(os.pardir) else inside
+    write_json(os.path.join(run_dir, SETTINGS_FILE), values, sort_keys=True)
+
+
+def is_inside(path, folder):
+    """Return whether `path` is `folder` or inside it, compared as written."""
+    path, folder = os.path.normpath(path), os.path.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def located(settings, run_dir):
+    """Return `settings` read from `run_dir`, with the run's paths pointing into it."""
+    stored = settings.tensorboard_dir
+    if stored is None:
+        tensorboard = os.path.join(run_dir, 'tensorboard')
+    elif settings.version < 2 and settings.name and is_inside(stored, settings.name):
+        # Older runs stored `<name>/tensorboard` as main.py was given the name.
+        tensorboard = os.path.join(run_dir, os.path.relpath(stored, settings.name))
+    elif os.path.isabs(stored) or settings.version < 2:
+        tensorboard = stored
+    else:
+        tensorboard = os.path.join(run_dir, stored)
+    return dataclasses.replace(settings, name=run_dir, tensorboard_dir=os.path.normpath(
+        tensorboard), version=2)
 
 
 def read_settings(run_dir):
     """Return the run's RunSettings; a missing run or settings file is a `UserError`."""
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise UserError(f'--name {run_dir} is a file, not a run directory')
     if not os.path.isdir(run_dir):
         raise UserError(f'no run directory {run_dir}: train one with main.py --name '
                         f'{run_dir}')
@@ -137,4 +175,4 @@ def read_settings(run_dir):
     if not isinstance(values, dict):
         raise UserError(f'{path} is not a JSON object: is {run_dir} a run directory written '
                         'by main.py?')
-    return from_json(values)
+    return located(from_json(values), run_dir)

@@ -7,6 +7,7 @@ generator call returns one epoch of (images float32 [B, H, W, 3] BGR 0..255, lab
 one-hot [B, H, W, num_classes]) batches. Everything in OPTIONAL may be left out; the scripts
 read it only through `optional` and set it only through `set_optional`.
 """
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -114,10 +115,49 @@ def load_source_data(name, data_dir, valid_fraction, seed=0):
     set_optional(source, 'seed', seed)
     try:
         source.load_data(data_dir, valid_fraction)
-    except OSError as error:
-        raise UserError(f'cannot load {name} data from {data_dir}: {error}') from None
+    except UserError:
+        raise
+    except Exception as error:   # the source's own code: a missing folder, a bug
+        raise UserError(f'cannot load {name} data from {data_dir}: '
+                        f'{type(error).__name__}: {error}') from None
     check_loaded_source(source, name)
     return source
+
+
+@contextlib.contextmanager
+def source_errors(name, split):
+    """Within `with`, an exception from a data source's own code (a file that vanished, a
+    bug) becomes one `UserError` line naming the source, the split and the error."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as error:
+        raise UserError(f'data source {name!r} failed on its {split} split: '
+                        f'{type(error).__name__}: {error}') from None
+
+
+class GuardedBatches:
+    """A generator call's batches, iterated under `source_errors`; other attributes (the
+    optional `files` and `flipped`) are the wrapped object's."""
+
+    def __init__(self, batches, name, split):
+        self.batches, self.name, self.split = batches, name, split
+
+    def __iter__(self):
+        with source_errors(self.name, self.split):
+            yield from self.batches
+
+    def __getattr__(self, attribute):
+        return getattr(self.batches, attribute)
+
+
+def split_batches(source, name, split, batch_size):
+    """Return one epoch of the source's `split` ('training' or 'validation') batches, with
+    any exception from the source's code turned into one clear line."""
+    with source_errors(name, split):
+        generator = source.train_generator if split == 'training' else source.valid_generator
+        return GuardedBatches(generator(batch_size), name, split)
 
 
 def check_source(source, name):

@@ -1,7 +1,50 @@
-"""TensorBoard summaries written from numpy values, so the graph carries no summary ops."""
+"""TensorBoard summaries written from numpy values, so the graph carries no summary ops.
+
+The event file is written by a TensorFlow thread that hands its errors (a full disk) to the
+next flush or close; `event_writer` and `flush` turn them into one `UserError` line.
+"""
+import contextlib
+
 import cv2
 import numpy as np
 import tensorflow.compat.v1 as tf
+
+from errors import UserError
+
+WRITE_ERRORS = (IndexError, OSError, tf.errors.OpError)
+
+
+def write_failure(directory, error):
+    """Return the `UserError` of events that could not be written to `directory`."""
+    return UserError(f'cannot write TensorBoard events to {directory}: '
+                     f'{str(error).strip().splitlines()[0]}')
+
+
+@contextlib.contextmanager
+def event_writer(directory, graph=None):
+    """Yield a FileWriter for `directory` (with `graph`), closed on the way out."""
+    try:
+        writer = tf.summary.FileWriter(directory, graph)
+    except WRITE_ERRORS as error:
+        raise write_failure(directory, error) from None
+    try:
+        yield writer
+    except BaseException:
+        with contextlib.suppress(*WRITE_ERRORS):   # the first problem is the one to report
+            writer.close()
+        raise
+    try:
+        writer.close()
+    except WRITE_ERRORS as error:
+        raise write_failure(directory, error) from None
+
+
+def flush(writer, directory):
+    """Write out the pending events; a failure is one `UserError` line."""
+    try:
+        writer.flush()
+    except WRITE_ERRORS as error:
+        raise write_failure(directory, error) from None
 
 
 def write_scalars(writer, step, values):

@@ -10,6 +10,7 @@ from tqdm import tqdm
 import drawing
 import metrics
 import runs
+import sources
 import summaries
 from errors import UserError
 from labels import labels_to_class_map
@@ -23,25 +24,29 @@ class NonFiniteLoss(Exception):
 
 
 class StopRequest:
-    """Within `with`, turns the first Ctrl-C into a request to stop after the current step."""
+    """Within `with`, turns the first Ctrl-C or SIGTERM (what `timeout`, cluster schedulers
+    and Kubernetes send before killing) into a request to stop after the current step."""
+
+    SIGNALS = {signal.SIGINT: 'Ctrl-C', signal.SIGTERM: 'SIGTERM'}
 
     def __init__(self):
         self.requested = False
-        self._previous = None
+        self._previous = {}
 
     def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
     def _handle(self, signum, frame):
-        if self.requested:          # a second Ctrl-C stops at once
+        if self.requested:          # a second signal stops at once
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write('[i] Ctrl-C: stopping after this step and saving a checkpoint '
-                   '(Ctrl-C again to abort without saving)')
+        tqdm.write(f'[i] {self.SIGNALS[signum]}: stopping after this step and saving a '
+                   'checkpoint (a second Ctrl-C or SIGTERM aborts without saving)')
 
 
 def train_epoch(session, trainer, source, settings, epoch, stop):
@@ -49,8 +54,12 @@ def train_epoch(session, trainer, source, settings, epoch, stop):
     total, seen = 0.0, 0
     feed = {trainer.keep_prob: settings.keep_prob,
             trainer.learning_rate: settings.learning_rate}
+    labelled = 0
+    batches = sources.split_batches(source, settings.data_source, 'training',
+                                    settings.batch_size)
     with tqdm(total=source.num_training, unit='img', desc=f'epoch {epoch}', leave=False) as bar:
-        for images, labels in source.train_generator(settings.batch_size):
+        for images, labels in batches:
+            labelled += int(np.count_nonzero(labels))
             feed.update({trainer.images: images, trainer.labels: labels})
             loss = session.run(trainer.step_loss, feed)
             if not np.isfinite(loss):
@@ -60,16 +69,20 @@ def train_epoch(session, trainer, source, settings, epoch, stop):
             bar.set_postfix(loss=f'{total / seen:.4f}')
             if stop.requested:
                 break
+    if seen and not labelled:
+        raise UserError(f'no pixel of the {settings.data_source} training split is labelled: '
+                        'every label row is all zero ("don\'t care"). Check the label files '
+                        'with check_data_source.py')
     return total / max(seen, 1)
 
 
-def validate(session, trainer, source, num_classes, batch_size):
+def validate(session, trainer, source, name, num_classes, batch_size):
     """Return (loss, confusion matrix, a few (image, truth, prediction)) on the valid split."""
     confusion = metrics.ConfusionMatrix(num_classes)
     loss_sum, pixels, shown = 0.0, 0, []
     model = trainer.model
     with tqdm(total=source.num_validation, unit='img', desc='validation', leave=False) as bar:
-        for images, labels in source.valid_generator(batch_size):
+        for images, labels in sources.split_batches(source, name, 'validation', batch_size):
             loss, classes = session.run([trainer.valid_loss, model.classes],
                                         {model.image_input: images, trainer.valid_labels: labels,
                                          model.keep_prob: 1.0})
@@ -97,9 +110,18 @@ def write_validation_images(writer, epoch, shown, label_colors):
     summaries.write_images(writer, epoch, 'valid/truth_over_prediction', images)
 
 
-def run_epochs(session, trainer, source, settings, writer, first_epoch, stop):
-    """Train and validate epochs; return the last confusion matrix (None if none ran)."""
-    saver = tf.train.Saver(max_to_keep=runs.CHECKPOINTS_KEPT)
+def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
+               on_checkpoint=None):
+    """Train and validate epochs; return the last confusion matrix (None if none ran).
+
+    `on_checkpoint()` is called after every checkpoint saved.
+    """
+    def save(done):
+        path = save_checkpoint(session, saver, trainer, settings.name, done)
+        if on_checkpoint:
+            on_checkpoint()
+        return path
+    saver = runs.make_saver()
     if first_epoch > 1:     # resumed: keep listing (and rotating) the earlier checkpoints
         saver.recover_last_checkpoints(runs.checkpoint_paths(settings.name))
     confusion, done = None, first_epoch - 1
@@ -111,14 +133,14 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop):
                 break
             done = epoch
             if done % settings.checkpoint_interval == 0 or done == settings.epochs:
-                save_checkpoint(session, saver, trainer, settings.name, done)
+                save(done)
     except NonFiniteLoss as error:
         latest = tf.train.latest_checkpoint(settings.name) or 'none yet'
         raise UserError(f'{error}: stopped without saving; the checkpoints in '
                         f'{settings.name} are kept (latest: {latest}). Try a lower '
                         '--learning-rate') from None
     if stop.requested:
-        path = save_checkpoint(session, saver, trainer, settings.name, done)
+        path = save(done)
         print(f'[i] Interrupted after {done} complete epoch(s): saved {path}. Continue with: '
               f'python main.py --name {settings.name} --resume')
     return confusion
@@ -135,7 +157,7 @@ def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epo
     line = f'[i] epoch {epoch}/{settings.epochs}: train loss {train_loss:.4f}'
     confusion = None
     if source.num_validation:
-        valid_loss, confusion, shown = validate(session, trainer, source,
+        valid_loss, confusion, shown = validate(session, trainer, source, settings.data_source,
                                                 settings.num_classes, settings.batch_size)
         values.update({'valid/loss': valid_loss, 'valid/mean_iou': confusion.mean_iou(),
                        'valid/pixel_accuracy': confusion.pixel_accuracy()})
@@ -144,6 +166,6 @@ def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epo
         if epoch % IMAGE_INTERVAL == 0 or epoch in (first_epoch, settings.epochs):
             write_validation_images(writer, epoch, shown, settings.label_colors)
     summaries.write_scalars(writer, epoch, values)
-    writer.flush()
+    summaries.flush(writer, settings.tensorboard_dir)
     print(f'{line} ({time.time() - started:.0f} s)', flush=True)
     return confusion

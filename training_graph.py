@@ -6,6 +6,7 @@ from collections import namedtuple
 import tensorflow.compat.v1 as tf
 
 import devices
+import runs
 import tensor_names as names
 from errors import UserError
 from fcnvgg import FCNVGG, Backbone, build_fcn8s
@@ -43,7 +44,8 @@ def build_trainer(session, settings, strategy, resume_from=None):
                                             settings.precision == 'fp16', strategy)
         model.bind_tensors()
         if resume_from:
-            tf.train.Saver().restore(session, resume_from)
+            with runs.restoring(resume_from):
+                tf.train.Saver().restore(session, resume_from)
     return trainer_from_graph(model, replicated)
 
 

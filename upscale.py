@@ -7,12 +7,13 @@ and otherwise unchanged.
 """
 import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
-import argparse
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from errors import UserError, run_script
+import files
+import images
+from errors import ArgumentParser, UserError, run_script
 
 
 def kernel_size(factor):
@@ -71,7 +72,7 @@ def upscale_image(image, factor):
 
 def parse_args(argv=None):
     """Return the command line arguments."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Upscale an image with the bilinear-initialised transposed convolution.')
     parser.add_argument('input', help='image to read (any format OpenCV reads)')
     parser.add_argument('output', help='image to write, f times larger')
@@ -81,18 +82,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     """Read, upscale and write one image."""
-    import cv2
     args = parse_args(argv)
     if args.factor < 1:
         raise UserError(f'--factor must be a positive integer, got {args.factor}')
-    image = cv2.imread(args.input, cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f'cannot read an image from {args.input}: '
-                              'check that the file exists and is a PNG, JPEG or other image')
+    files.refuse_overwriting_inputs([args.output], [args.input])
+    image = images.read_image(args.input)
     print(f'[i] Original size: {image.shape[1]}x{image.shape[0]}')
     upscaled = upscale_image(image, args.factor)
-    if not cv2.imwrite(args.output, upscaled):
-        raise UserError(f'cannot write {args.output}: check the folder and the extension')
+    images.write_image(args.output, upscaled)
     print(f'[i] Upscaled size: {upscaled.shape[1]}x{upscaled.shape[0]} -> {args.output}')
     return 0
 

@@ -18,6 +18,7 @@ import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
 from errors import UserError
+from files import remove_quietly
 from vgg16 import FC6_SIZE, VGG16_BLOCKS
 
 CHUNK_BYTES = 1 << 20
@@ -204,10 +205,3 @@ def download_verified(url, destination, verify, manual_hint):
     os.replace(partial, destination)
     return destination
 
-
-def remove_quietly(path):
-    """Remove a file this module created, ignoring that it may not exist."""
-    try:
-        os.remove(path)
-    except OSError:
-        pass

@@ -1,6 +1,8 @@
 """Running the project's scripts from tests, and the tiny data they train on."""
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 
@@ -23,10 +25,24 @@ def script_command(script, *args):
     return [sys.executable, os.path.join(ROOT, script), *[str(a) for a in args]]
 
 
-def run_script(script, *args, env=None, timeout=600):
-    """Run a project script; return the completed process (text output)."""
+def run_script(script, *args, env=None, timeout=600, file_size_limit=None):
+    """Run a project script; return the completed process (text output).
+
+    `file_size_limit` (bytes) makes every write past that size fail as on a full disk: the
+    process gets EFBIG instead of the signal that would kill it.
+    """
     return subprocess.run(script_command(script, *args), capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+                          timeout=timeout, env=env, cwd=ROOT,
+                          preexec_fn=limit_file_size(file_size_limit) if file_size_limit
+                          else None)
+
+
+def limit_file_size(limit):
+    """Return a function that, run in a new process, limits the size of the files it writes."""
+    def limit_in_child():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_in_child
 
 
 def last_line(text):

@@ -7,6 +7,7 @@ tests/data/runs_6d7777b holds two tiny KITTI runs that main.py at commit 6d7777b
 metrics and the class map of `fixtures.road_photo(300, 100, 1)` that infer.py at that
 commit gave; today's code must give the same.
 """
+import glob
 import json
 import os
 import shutil
@@ -60,9 +61,13 @@ def test_old_run_infers_and_evaluates_as_before(kind, kitti, tmp_path):
 def test_old_run_resumes_with_the_next_epoch(kind, kitti, tmp_path):
     run_dir = copy_run(kind, tmp_path)
     result = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '7',
-                        '--data-dir', kitti, '--tensorboard-dir', tmp_path / 'events')
+                        '--data-dir', kitti)
     assert result.returncode == 0, result.stderr[-3000:]
     assert '[i] epoch 7/7' in result.stdout and 'epoch 6/' not in result.stdout
     latest = tf.train.latest_checkpoint(run_dir)
     assert os.path.basename(latest) == 'model-14'     # 4 training samples, batch 2
     assert int(tf.train.load_variable(latest, 'epochs_done')) == 7
+    # The old settings named the TensorBoard folder as '<old name>/tensorboard': the events
+    # go into the copy, not into a folder of that name beside the tests.
+    assert glob.glob(os.path.join(run_dir, 'tensorboard', 'events.*'))
+    assert not os.path.exists(os.path.join(ROOT, f'{kind}-run'))

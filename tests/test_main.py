@@ -124,7 +124,8 @@ def test_force_starts_over(tmp_path):
     assert len(glob.glob(os.path.join(run_dir, 'tensorboard', 'events.*'))) == 1
 
 
-def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_saves_a_checkpoint_and_resume_continues(tmp_path, signum):
     data_dir = write_tiny_synthetic(tmp_path / 'data', num_samples=40)
     run_dir = str(tmp_path / 'run')
     process = subprocess.Popen(
@@ -135,7 +136,7 @@ def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
         if line.startswith('[i] epoch 1/500'):
             break
     time.sleep(0.5)                              # now inside epoch 2
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr[-3000:]
     assert 'Interrupted after' in stdout and f'--name {run_dir} --resume' in stdout

@@ -3,6 +3,7 @@ including the settings files of older runs."""
 import dataclasses
 import json
 import os
+import shutil
 
 import pytest
 
@@ -15,26 +16,53 @@ LEGACY_RUNS = os.path.join(ROOT, 'tests', 'data', 'runs_6d7777b')
 
 
 def test_settings_round_trip_through_settings_json_with_their_defaults(tmp_path):
-    settings = run_settings.resolve({'data_source': 'synthetic', 'epochs': 3})
+    run_dir = str(tmp_path / 'run')
+    os.makedirs(run_dir)
+    settings = run_settings.resolve({'name': run_dir, 'data_source': 'synthetic', 'epochs': 3})
     settings = dataclasses.replace(settings, num_classes=2, image_size=[64, 32],
                                    label_colors={0: (1, 2, 3), 1: (4, 5, 6)},
                                    class_names=['a', 'b'], widths={'conv1_1': 4})
-    run_settings.write_settings(str(tmp_path), settings)
-    assert run_settings.read_settings(str(tmp_path)) == settings
-    written = json.loads((tmp_path / 'settings.json').read_text())
+    run_settings.write_settings(run_dir, settings)
+    assert run_settings.read_settings(run_dir) == settings
+    written = json.loads((tmp_path / 'run' / 'settings.json').read_text())
     assert set(written) == set(run_settings.FIELDS)
     assert written['label_colors'] == {'0': [1, 2, 3], '1': [4, 5, 6]}
-    # Defaults where nothing was given; paths derived from the data source.
+    # Defaults where nothing was given; the data folder derived from the data source.
     assert (written['batch_size'], written['learning_rate'], written['keep_prob']) == \
         (8, 1e-4, 0.5)
-    assert (written['name'], written['data_dir'], written['tensorboard_dir']) == \
-        ('runs/synthetic', 'data/synthetic', 'runs/synthetic/tensorboard')
+    assert written['data_dir'] == 'data/synthetic'
+    # Nothing of the run is named absolutely: a copy of the folder is a whole run.
+    assert (written['name'], written['tensorboard_dir']) == ('run', 'tensorboard')
+
+
+def test_a_copied_run_points_into_the_copy(tmp_path):
+    original, copy = str(tmp_path / 'original'), str(tmp_path / 'copy')
+    os.makedirs(original)
+    settings = run_settings.resolve({'name': original})
+    run_settings.write_settings(original, settings)
+    shutil.copytree(original, copy)
+    copied = run_settings.read_settings(copy)
+    assert (copied.name, copied.tensorboard_dir) == (copy, os.path.join(copy, 'tensorboard'))
+    # A TensorBoard folder the user put elsewhere stays where it is.
+    elsewhere = str(tmp_path / 'events')
+    run_settings.write_settings(original, dataclasses.replace(settings,
+                                                              tensorboard_dir=elsewhere))
+    assert run_settings.read_settings(original).tensorboard_dir == elsewhere
+
+
+@pytest.mark.parametrize('name', ['/old/place/run', 'runs/run'])
+def test_older_settings_files_are_relocated_too(tmp_path, name):
+    (tmp_path / 'settings.json').write_text(json.dumps(
+        {'name': name, 'tensorboard_dir': f'{name}/tensorboard', 'data_source': 'kitti'}))
+    settings = run_settings.read_settings(str(tmp_path))
+    assert settings.tensorboard_dir == str(tmp_path / 'tensorboard')
+    assert settings.name == str(tmp_path)
 
 
 def test_missing_keys_take_their_defaults_and_unknown_keys_are_ignored():
     settings = run_settings.from_json({'data_source': 'kitti', 'vgg_init': 'scratch',
                                        'resume': False})
-    assert settings == RunSettings(data_source='kitti')
+    assert settings == RunSettings(data_source='kitti', version=1)
 
 
 @pytest.mark.parametrize('kind,backbone', [('scratch', 'scratch'), ('vggzip', 'savedmodel')])

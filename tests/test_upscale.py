@@ -90,6 +90,6 @@ def test_script_refuses_unreadable_input(tmp_path):
     broken.write_bytes(b'not an image')
     result = run_script(str(broken), str(tmp_path / 'out.png'))
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith('[!] cannot read an image')
+    assert result.stderr.strip().splitlines()[-1].startswith('[!] cannot decode')
     assert 'Traceback' not in result.stderr
     assert not (tmp_path / 'out.png').exists()
