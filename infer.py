@@ -43,7 +43,11 @@ def parse_args(argv=None):
         'structure under --output-dir')
     add('--masks', action='store_true', help='also write <name>_classes.png (class indices) '
         'and <name>_colors.png (class colours)')
-    add('--skip-existing', action='store_true', help='leave inputs whose outputs all exist')
+    skip = parser.add_mutually_exclusive_group()
+    skip.add_argument('--skip-existing', action='store_true', help='leave inputs whose outputs '
+                      'all exist')
+    skip.add_argument('--overwrite', action='store_true', help='replace outputs that exist '
+                      '(without it, existing outputs stop the run before anything is written)')
     add('--shard', type=parse_shard, metavar='K/N', help='paint only the K-th of N disjoint '
         'parts of the sorted input list (K = 1..N), so N machines or GPUs share a folder')
     add('--precision', choices=precision.PRECISIONS, help="fp32, bf16 or fp16 (default: the "
@@ -89,7 +93,7 @@ def validate_args(args):
 def paint_options(args):
     """Return the PaintOptions the command line asks for."""
     return painting.PaintOptions(args.output_dir, args.batch_size, args.masks, args.recursive,
-                                 args.skip_existing, args.shard)
+                                 args.skip_existing, args.shard, args.overwrite)
 
 
 def main(argv=None):

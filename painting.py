@@ -36,6 +36,7 @@ class PaintOptions:
     recursive: bool = False
     skip_existing: bool = False
     shard: Optional[Tuple[int, int]] = None   # (k, n): only the k-th of n parts
+    overwrite: bool = False               # replace outputs that already exist
 
 
 class Painter:
@@ -78,6 +79,18 @@ def refuse_painting_over_inputs(samples_dir, output_dir, recursive):
     if inside == os.curdir or (recursive and not inside.startswith(os.pardir)):
         raise UserError(f'--output-dir {output_dir} would put the outputs among the inputs in '
                         f'{root} (overwriting them): choose a folder outside it')
+
+
+def refuse_existing_outputs(inputs, options):
+    """Raise `UserError` when outputs of `inputs` already exist: files are only replaced
+    when the user says so."""
+    existing = [path for relative in inputs
+                for path in output_paths(options.output_dir, relative, options.masks)
+                if os.path.exists(path)]
+    if existing:
+        raise UserError(f'{len(existing)} output(s) already exist in {options.output_dir} '
+                        f'(e.g. {os.path.basename(existing[0])}): add --skip-existing to keep '
+                        'them and paint the rest, or --overwrite to replace them')
 
 
 def list_inputs(samples_dir, recursive):
@@ -231,6 +244,8 @@ def paint(painter, samples_dir, options):
     done = [r for r in inputs if options.skip_existing and all(
         os.path.exists(p) for p in output_paths(options.output_dir, r, options.masks))]
     todo = [r for r in inputs if r not in set(done)]
+    if not options.overwrite:
+        refuse_existing_outputs(todo, options)
     photos = [r for r in todo if not is_video(r)]
     skipped = []
     with tqdm(total=len(photos), unit='img', desc='painting') as bar:

@@ -70,8 +70,14 @@ def test_recursive_keeps_structure_and_skip_existing_leaves_outputs(run, tmp_pat
     cv2.imwrite(str(samples / 'day' / 'one' / 'deep.jpg'), photo(50, 30, 2))
     flat = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', output)
     assert flat.returncode == 0 and os.listdir(output) == ['top.png']
+    painted = (output / 'top.png').read_bytes()
+    refused = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', output,
+                    '--recursive')               # top.png exists: replaced only on request
+    assert refused.returncode == 1 and 'Traceback' not in refused.stderr
+    assert last_line(refused.stderr).startswith('[!] 1 output(s) already exist')
+    assert (output / 'top.png').read_bytes() == painted and os.listdir(output) == ['top.png']
     deep = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', output,
-                 '--recursive')
+                 '--recursive', '--overwrite')
     assert deep.returncode == 0, deep.stderr[-2000:]
     assert images.read_image(str(output / 'day' / 'one' / 'deep.jpg')).shape == (30, 50, 3)
     (output / 'top.png').write_bytes(b'finished earlier')
