@@ -160,12 +160,17 @@ def split_batches(source, name, split, batch_size):
         return GuardedBatches(generator(batch_size), name, split)
 
 
+def require_attributes(source, name, attributes, when):
+    """Raise `UserError` naming the `attributes` the source lacks; `when` says at which point."""
+    missing = [attribute for attribute in attributes if not hasattr(source, attribute)]
+    if missing:
+        raise UserError(f'data source {name!r} lacks {", ".join(missing)}{when} '
+                        f'({CONTRACT_HINT})')
+
+
 def check_source(source, name):
     """Raise `UserError` unless `source` has the attributes the contract needs before loading."""
-    missing = [attribute for attribute in REQUIRED if not hasattr(source, attribute)]
-    if missing:
-        raise UserError(f'data source {name!r} lacks {", ".join(missing)}: a source needs '
-                        f'{", ".join(REQUIRED)} ({CONTRACT_HINT})')
+    require_attributes(source, name, REQUIRED, f': a source needs {", ".join(REQUIRED)}')
     check_image_size(source.image_size, f'data source {name!r}')
     num_classes = source.num_classes
     if not is_int(num_classes) or num_classes < 1:
@@ -184,10 +189,7 @@ def check_source(source, name):
 
 def check_loaded_source(source, name):
     """Raise `UserError` unless a source's `load_data` gave what the contract promises."""
-    missing = [a for a in LOADED if not hasattr(source, a)]
-    if missing:
-        raise UserError(f'data source {name!r} lacks {", ".join(missing)} after load_data '
-                        f'({CONTRACT_HINT})')
+    require_attributes(source, name, LOADED, ' after load_data')
     check_image_size(source.image_size, f'data source {name!r}')
     for attribute in ('num_training', 'num_validation'):
         value = getattr(source, attribute)
