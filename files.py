@@ -47,6 +47,9 @@ def write_json(path, value, sort_keys=False):
     except OSError as error:
         remove_quietly(temporary)
         raise UserError(f'cannot write {path}: {error.strerror or error}') from None
+    except BaseException:       # a value JSON cannot hold, an interrupt: no leftovers
+        remove_quietly(temporary)
+        raise
 
 
 def remove_quietly(path):
