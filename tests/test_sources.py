@@ -9,6 +9,8 @@ import metrics
 import source_cityscapes
 import source_kitti
 import utils
+from images import quiet_opencv
+from labels import labels_to_class_map
 
 # KITTI label colours as BGR.
 RED, MAGENTA, BLACK = (0, 0, 255), (255, 0, 255), (0, 0, 0)
@@ -202,7 +204,7 @@ def test_kitti_truncated_image_stops_with_the_file_name(tmp_path):
     root = write_kitti(tmp_path, count=2)
     path = tmp_path / 'training' / 'image_2' / 'um_000001.png'
     path.write_bytes(path.read_bytes()[:60])  # header intact, pixel data cut off
-    utils.quiet_opencv()
+    quiet_opencv()
     source = kitti_source(root, valid_fraction=0.5, size=(64, 32))
     everything = sorted(source.train_files + source.valid_files)
     source.valid_files = everything
@@ -333,7 +335,7 @@ def test_cityscapes_default_size_has_no_invented_classes(tmp_path):
     source = cityscapes_source(root, size=(512, 256))
     images, labels = next(iter(source.valid_generator(1)))
     assert labels.shape == (1, 256, 512, 29)
-    classes = utils.labels_to_class_map(labels[0])
+    classes = labels_to_class_map(labels[0])
     np.testing.assert_array_equal(classes, expected_cityscapes_classes(0, (512, 256)))
     names = {source.class_names[c] for c in np.unique(classes)}
     assert names == {'road', 'car', 'sky', 'person', 'unlabeled'}

@@ -7,6 +7,7 @@ import pytest
 
 import source_synthetic
 import utils
+from labels import check_one_hot
 
 TINY = {'image_size': [64, 32], 'num_samples': 6, 'seed': 3}
 FOLDER = f'scenes-v{source_synthetic.VERSION}-64x32-seed3'  # where TINY is generated
@@ -58,7 +59,7 @@ def test_generates_png_pairs_and_follows_the_settings(tmp_path, capsys):
     images, labels = all_samples(source)
     assert images.shape == (6, 32, 64, 3) and labels.shape == (6, 32, 64, 7)
     assert images.dtype == labels.dtype == np.float32
-    assert not utils.check_one_hot(labels).bad.any()  # every pixel has exactly one class
+    assert not check_one_hot(labels).bad.any()  # every pixel has exactly one class
     assert json.loads((tmp_path / 'data' / 'synthetic.json').read_text()) == TINY
 
 

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 import utils
+from drawing import blend_labels
+from labels import check_one_hot, first_coordinates, labels_to_class_map
+from sources import available_sources, check_loaded_source, load_data_source
 
 GOOD_SOURCE = '''
 class Source:
@@ -45,9 +48,9 @@ def write_module(folder, name, text):
 # --- load_data_source ------------------------------------------------------------------------
 
 def test_built_in_sources_load_and_are_listed():
-    assert {'kitti', 'cityscapes', 'synthetic'} <= set(utils.available_sources())
+    assert {'kitti', 'cityscapes', 'synthetic'} <= set(available_sources())
     for name in ('kitti', 'cityscapes', 'synthetic'):
-        source = utils.load_data_source(name)
+        source = load_data_source(name)
         assert source.image_size[0] % 32 == 0 and source.image_size[1] % 32 == 0
         assert len(source.label_colors) == source.num_classes == len(source.class_names)
 
@@ -55,13 +58,13 @@ def test_built_in_sources_load_and_are_listed():
 @pytest.mark.parametrize('name', ['Kitti', '../kitti', 'kit-ti', '', 'a b'])
 def test_bad_names_are_refused_with_the_list(name):
     with pytest.raises(utils.UserError, match=r'invalid data source name.*available: .*kitti'):
-        utils.load_data_source(name)
+        load_data_source(name)
 
 
 def test_unknown_source_lists_the_available_ones(module_dir):
     write_module(module_dir, 'source_mine', GOOD_SOURCE.format(size=(64, 32)))
     with pytest.raises(utils.UserError) as error:
-        utils.load_data_source('nosuchthing')
+        load_data_source('nosuchthing')
     message = str(error.value)
     assert "unknown data source 'nosuchthing'" in message
     assert 'cityscapes, kitti, mine, synthetic' in message
@@ -69,7 +72,7 @@ def test_unknown_source_lists_the_available_ones(module_dir):
 
 def test_good_test_source_loads(module_dir):
     write_module(module_dir, 'source_fine', GOOD_SOURCE.format(size=(64, 32)))
-    assert utils.load_data_source('fine').image_size == (64, 32)
+    assert load_data_source('fine').image_size == (64, 32)
 
 
 @pytest.mark.parametrize('text, pattern', [
@@ -91,7 +94,7 @@ def test_good_test_source_loads(module_dir):
 def test_broken_source_modules_are_named(module_dir, text, pattern):
     write_module(module_dir, 'source_broken', text)
     with pytest.raises(utils.UserError, match=pattern):
-        utils.load_data_source('broken')
+        load_data_source('broken')
 
 
 def test_loaded_source_is_checked():
@@ -99,10 +102,10 @@ def test_loaded_source_is_checked():
         image_size, num_training, num_validation = (64, 32), 0, 0
         train_generator = valid_generator = None
     with pytest.raises(utils.UserError, match='found no training samples'):
-        utils.check_loaded_source(Loaded(), 'x')
+        check_loaded_source(Loaded(), 'x')
     del Loaded.valid_generator
     with pytest.raises(utils.UserError, match='lacks valid_generator after load_data'):
-        utils.check_loaded_source(Loaded(), 'x')
+        check_loaded_source(Loaded(), 'x')
 
 
 # --- colours, classes, one-hot rows ------------------------------------------------------------
@@ -138,8 +141,8 @@ def test_one_hot_and_back():
     labels = utils.one_hot(classes, 3)
     assert labels.dtype == np.float32 and labels.shape == (2, 3, 3)
     assert labels[0, 1].tolist() == [0, 0, 1] and labels[0, 2].tolist() == [0, 0, 0]
-    np.testing.assert_array_equal(utils.labels_to_class_map(labels), classes)
-    assert utils.labels_to_class_map(labels[None]).shape == (1, 2, 3)
+    np.testing.assert_array_equal(labels_to_class_map(labels), classes)
+    assert labels_to_class_map(labels[None]).shape == (1, 2, 3)
     assert utils.one_hot(np.array([3, 7, -5]), 3).tolist() == [[0, 0, 0]] * 3
 
 
@@ -155,10 +158,10 @@ def test_check_one_hot_finds_every_kind_of_bad_row():
         [-1, 0, 0],         # negative
         [0, 0, 1],          # valid
     ], dtype=np.float32).reshape(1, 9, 3)
-    strict = utils.check_one_hot(rows)
+    strict = check_one_hot(rows)
     assert strict.bad.tolist() == [[False, True, True, True, True, True, True, True, False]]
     assert strict.zero.tolist() == [[False, True] + [False] * 7]
-    relaxed = utils.check_one_hot(rows, allow_zero_rows=True)
+    relaxed = check_one_hot(rows, allow_zero_rows=True)
     assert relaxed.bad.tolist() == [[False, False, True, True, True, True, True, True, False]]
     assert relaxed.zero.tolist() == strict.zero.tolist()
 
@@ -166,14 +169,14 @@ def test_check_one_hot_finds_every_kind_of_bad_row():
 def test_first_coordinates_are_x_y_row_by_row():
     mask = np.zeros((4, 6), dtype=bool)
     mask[1, 4] = mask[1, 2] = mask[3, 0] = mask[2, 5] = True
-    assert utils.first_coordinates(mask, 3) == [(2, 1), (4, 1), (5, 2)]
+    assert first_coordinates(mask, 3) == [(2, 1), (4, 1), (5, 2)]
 
 
 def test_blend_labels_and_colour_masks():
     image = np.full((2, 3, 3), 100, dtype=np.uint8)
     classes = np.array([[0, 1, -1], [2, 7, 0]])
     colors = {0: (0, 0, 200), 1: (255, 255, 255)}  # class 2 has no colour
-    blended = utils.blend_labels(image, classes, colors)
+    blended = blend_labels(image, classes, colors)
     assert blended.dtype == np.uint8 and blended.shape == (2, 3, 3)
     assert blended[0, 0].tolist() == [50, 50, 150]
     assert blended[0, 1].tolist() == [178, 178, 178]  # 177.5 rounds to even
@@ -181,7 +184,7 @@ def test_blend_labels_and_colour_masks():
     assert blended[1, 0].tolist() == [100, 100, 100]  # no colour: unchanged
     assert blended[1, 1].tolist() == [100, 100, 100]  # out of range: unchanged
     assert blended[1, 2].tolist() == [50, 50, 150]
-    quarter = utils.blend_labels(image.astype(np.float32), classes, colors, alpha=0.25)
+    quarter = blend_labels(image.astype(np.float32), classes, colors, alpha=0.25)
     assert quarter[0, 0].tolist() == [75, 75, 125]
     painted = utils.class_map_to_colors(classes, colors, background=(9, 9, 9))
     assert painted[0].tolist() == [[0, 0, 200], [255, 255, 255], [9, 9, 9]]
