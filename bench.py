@@ -13,6 +13,9 @@ Parts (choose with --parts):
   FLOPs per image from the layer shapes, the achieved GFLOP/s and its percentage of the
   matrix-multiply ceiling measured in the same rounds; with --run, how often bf16 and fp32
   class maps agree on a trained checkpoint.
+* vggzip: the default backbone, vgg.zip, as the original article's code runs it (the
+  SavedModel imported as its own graph) against the project's VGG16 loaded with the same
+  weights, training and inference (restored as infer.py restores it) side by side.
 * infer: infer.py's painting (read, resize, infer, draw, write, overlapped; as infer.py
   sets it up) on a folder of camera-sized PNGs, against a plain sequential loop with the
   project's helpers and its own plainly restored session; and the network alone on the
@@ -28,7 +31,7 @@ than --quiet-limit cores busy is set aside and repeated. Ratios compare figures 
 run. Results go to stdout as a table and to --json as numbers.
 
 This file is the command line and the order of the parts. The parts are in bench_model.py
-(model, agreement and the FLOP counter), bench_infer.py (infer) and bench_data.py (labels,
+(model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer) and bench_data.py (labels,
 loader); the photos and labels they generate in bench_inputs.py; the timed rounds and the
 machine in bench_timing.py; the tables and the targets in bench_report.py.
 """
@@ -44,11 +47,12 @@ from bench_infer import bench_infer
 from bench_model import bench_agreement, bench_model
 from bench_report import evaluate_targets, print_report
 from bench_timing import machine_info, mixed_precision
+from bench_vgg_zip import bench_vgg_zip
 from checks import check_image_size
 from errors import ArgumentParser, UserError, run_script
 from files import write_json
 
-PARTS = ('model', 'infer', 'labels', 'loader')
+PARTS = ('model', 'vggzip', 'infer', 'labels', 'loader')
 CITYSCAPES_LABEL = (2048, 1024)   # size of the Cityscapes files the loader part reads
 
 
@@ -201,6 +205,8 @@ def run_parts(args, precisions, mixed, work_dir, results):
         results['model'] = bench_model(args, precisions, work_dir)
         if args.run and mixed:
             results['agreement'] = bench_agreement(args, mixed)
+    if 'vggzip' in args.parts:
+        results['vggzip'] = bench_vgg_zip(args, precisions, work_dir)
     if 'infer' in args.parts:
         results['infer'] = bench_infer(args, precisions, work_dir)
     if 'labels' in args.parts:

@@ -11,6 +11,12 @@ TARGETS = [
     ('fp32_training_pct', 'fp32 training step, % of the fp32 matmul ceiling', 65.0),
     ('mixed_training_speedup_b4', 'mixed-precision training vs fp32, batch 4', 1.7),
     ('mixed_training_speedup_b1', 'mixed-precision training vs fp32, batch 1', 1.7),
+    ('vggzip_training_fp32', 'training on vgg.zip, own graph vs imported, fp32', 1.15),
+    ('vggzip_training_mixed', 'training on vgg.zip, own graph vs imported, mixed', 1.7),
+    ('vggzip_inference_fp32_b4', 'inference on vgg.zip, own graph vs imported, fp32, '
+     'batch 4', 1.15),
+    ('vggzip_inference_mixed_b4', 'inference on vgg.zip, own graph vs imported, mixed, '
+     'batch 4', 1.8),
     ('infer_speedup', 'infer.py painting vs the sequential loop', 1.3),
     ('encode_speedup', 'label encoding vs the loop over classes', 10.0),
     ('check_speedup', 'one-hot checking vs the loop over pixels', 100.0),
@@ -36,6 +42,12 @@ def target_values(results, mixed):
     if results.get('agreement'):
         agreement = results['agreement']
         candidates['mixed_agreement_pct'] = [(agreement['agreement_pct'], agreement['run'])]
+    for row in results.get('vggzip') or []:
+        kind = 'fp32' if row['precision'] == 'fp32' else 'mixed'
+        if row['mode'] == 'training' or row['batch'] == 4:
+            suffix = '_b4' if row['mode'] == 'inference' else ''
+            candidates.setdefault(f'vggzip_{row["mode"]}_{kind}{suffix}', []).append(
+                (row['speedup'], f'{row["size"]} batch {row["batch"]}'))
     for row in results.get('infer') or []:
         where = f'{row["model_size"][0]}x{row["model_size"][1]} {row["precision"]}'
         candidates.setdefault('infer_speedup', []).append((row['speedup'], where))
@@ -129,6 +141,15 @@ def print_infer(rows):
               f'{yes_no(row["outputs_identical"])}')
 
 
+def print_vgg_zip(rows):
+    """Print the vgg.zip backbone: imported graph against the project's, ms/image."""
+    print('\n    vgg.zip backbone    size batch  prec  imported  own graph  speedup')
+    for row in rows:
+        print(f'    {row["mode"]:<14s} {row["size"]:>9s} {row["batch"]:5d}  '
+              f'{row["precision"]:<4s} {row["imported_ms"]:9.1f} {row["project_ms"]:10.1f} '
+              f'{row["speedup"]:7.2f}x')
+
+
 def print_labels(labels):
     """Print label encoding and checking against their loops."""
     ms = labels['ms_per_image']
@@ -171,6 +192,8 @@ def print_report(results, args):
         print_model(results['model'], args)
     if results.get('agreement'):
         print_agreement(results['agreement'])
+    if results.get('vggzip'):
+        print_vgg_zip(results['vggzip'])
     if results.get('infer'):
         print_infer(results['infer'])
     if results.get('labels'):

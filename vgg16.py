@@ -64,14 +64,16 @@ def conv_relu(x, name, size, channels, input_std=1.0, by_matmul=False):
         return tf.nn.relu(tf.nn.bias_add(convolved, biases))
 
 
-def build_vgg16(widths, image_input=None, keep_prob=None):
+def build_vgg16(widths, image_input=None, keep_prob=None, fc_by_matmul=True):
     """Build VGG16 in the current graph; return ([layer 3, 4, 7 tensors], {layer: (w, b)}).
 
     Creates the backbone's named tensors (tensor_names.BACKBONE): the image input (BGR
     0..255; the Caffe means are subtracted here), keep_prob (1.0 unless fed), layer3_out
     (pool3, stride 8), layer4_out (pool4, stride 16) and layer7_out (fc7 after dropout,
     stride 32). `image_input` and `keep_prob` may be given as tensors to build on (one
-    device's part of a batch); by default they are new placeholders.
+    device's part of a batch); by default they are new placeholders. `fc_by_matmul=False`
+    computes fc6 and fc7 as plain convolutions, as the original vgg.zip graph does (the
+    benchmark's baseline); the weights and results are the same.
     """
     if image_input is None:
         image_input = tf.placeholder(tf.float32, [None, None, None, 3], name=names.IMAGE_INPUT)
@@ -89,9 +91,9 @@ def build_vgg16(widths, image_input=None, keep_prob=None):
                           PIXEL_STD if (b, i) == (1, 1) else 1.0)
         x = tf.nn.max_pool2d(x, 2, 2, 'SAME', name=f'pool{b}')
         pools.append(x)
-    x = tf.nn.dropout(conv_relu(x, 'fc6', FC6_SIZE, widths['fc6'], by_matmul=True),
+    x = tf.nn.dropout(conv_relu(x, 'fc6', FC6_SIZE, widths['fc6'], by_matmul=fc_by_matmul),
                       rate=1 - keep_prob)
-    x = tf.nn.dropout(conv_relu(x, 'fc7', 1, widths['fc7'], by_matmul=True),
+    x = tf.nn.dropout(conv_relu(x, 'fc7', 1, widths['fc7'], by_matmul=fc_by_matmul),
                       rate=1 - keep_prob)
     layers = [tf.identity(pools[2], name=names.LAYER3), tf.identity(pools[3], name=names.LAYER4),
               tf.identity(x, name=names.LAYER7)]

@@ -10,6 +10,7 @@ import tensorflow.compat.v1 as tf
 import bench_data
 import bench_inputs
 import bench_model
+import bench_vgg_zip
 import drawing
 import fcnvgg
 import painting
@@ -126,7 +127,15 @@ def test_quick_run_writes_every_part(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'CPU: ' in result.stdout and 'avx512_bf16' in result.stdout
     results = json.loads(output.read_text())
-    assert {'machine', 'model', 'infer', 'labels', 'loader', 'targets'} <= set(results)
+    assert {'machine', 'model', 'vggzip', 'infer', 'labels', 'loader', 'targets'} <= \
+        set(results)
+    # The vgg.zip part: both graphs timed for each mode, precision and batch.
+    seen = {(row['mode'], row['precision'], row['batch']) for row in results['vggzip']}
+    assert {('inference', 'fp32', 1), ('inference', 'fp32', 2), ('training', 'fp32', 2)} <= seen
+    for row in results['vggzip']:
+        assert row['imported_ms'] > 0 and row['project_ms'] > 0
+        assert row['speedup'] == pytest.approx(row['imported_ms'] / row['project_ms'])
+    assert 'vgg.zip backbone' in result.stdout
     model = results['model']
     assert model['flops']['128x64']['forward_gflop'] > 0
     assert all(value > 0 for value in model['ceiling_gflops'].values())
@@ -142,7 +151,24 @@ def test_quick_run_writes_every_part(tmp_path):
     assert labels['encode_identical'] and labels['check_identical']
     assert min(labels['ms_per_image'].values()) > 0
     assert min(results['loader']['images_per_s'].values()) > 0
-    assert {target['key'] for target in results['targets']} >= {'encode_speedup',
-                                                               'check_speedup'}
+    assert {target['key'] for target in results['targets']} >= {
+        'encode_speedup', 'check_speedup', 'vggzip_training_fp32'}
     assert os.path.isdir(tmp_path / 'work')
     assert results['samples'] and 'Timed runs:' in result.stdout
+
+
+def test_fc6_and_fc7_as_convolutions_give_the_matrix_products_outputs():
+    widths = bench_vgg_zip.vgg16.vgg16_widths(1 / 32)
+    image = np.random.RandomState(3).uniform(0, 255, [1, 64, 96, 3]).astype(np.float32)
+    outputs = []
+    for by_matmul in (True, False):
+        with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+            tf.set_random_seed(0)
+            layers, _ = bench_vgg_zip.vgg16.build_vgg16(widths, fc_by_matmul=by_matmul)
+            session.run(tf.global_variables_initializer())
+            outputs.append(session.run(layers[2], {'image_input:0': image}))
+            kinds = {op.type for op in graph.get_operations()}
+            assert ('ExtractImagePatches' in kinds) == by_matmul
+    assert np.abs(outputs[0]).max() > 0
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4,
+                               atol=1e-4 * np.abs(outputs[0]).max())
