@@ -37,3 +37,48 @@ def road_photo(width, height, seed):
     image[:height // 2] = (200, 150, 90)
     image[height // 2:] = (90, 90, 90)
     return np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)
+
+
+# KITTI label colours as BGR.
+RED, MAGENTA, BLACK = (0, 0, 255), (255, 0, 255), (0, 0, 0)
+LABEL_SIZE = (100, 50)  # (width, height) of the files the tests write
+
+
+def nearest_rows(source_length, target_length):
+    """Source index each target index copies under exact nearest-neighbour resizing, computed
+    from the formula rather than by OpenCV: floor((i + 0.5) * source / target)."""
+    return np.floor((np.arange(target_length) + 0.5) * source_length / target_length).astype(int)
+
+
+def kitti_label(index):
+    """Label of KITTI sample `index`: red left of column 20 + 10 * index, magenta right of
+    it, black (don't care) on rows 40..49."""
+    width, height = LABEL_SIZE
+    label = np.zeros((height, width, 3), dtype=np.uint8)
+    label[:, :road_start(index)] = RED
+    label[:, road_start(index):] = MAGENTA
+    label[40:] = BLACK
+    return label
+
+
+def road_start(index):
+    """First road column of KITTI sample `index` in the written file."""
+    return 20 + 10 * index
+
+
+def write_kitti(root, count=5, category='um'):
+    """A KITTI Road training set: photo i is filled with BGR (10 * i, 100, 200)."""
+    images = os.path.join(root, 'training', 'image_2')
+    labels = os.path.join(root, 'training', 'gt_image_2')
+    os.makedirs(images, exist_ok=True)
+    os.makedirs(labels, exist_ok=True)
+    for index in range(count):
+        photo = np.full((LABEL_SIZE[1], LABEL_SIZE[0], 3), (10 * index, 100, 200), np.uint8)
+        cv2.imwrite(os.path.join(images, f'{category}_{index:06d}.png'), photo)
+        cv2.imwrite(os.path.join(labels, f'{category}_road_{index:06d}.png'), kitti_label(index))
+    return root
+
+
+def sample_index(image):
+    """Which sample a photo came from (its blue channel is 10 * index)."""
+    return int(round(image[0, 0, 0] / 10))

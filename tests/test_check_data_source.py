@@ -3,56 +3,25 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import cv2
 import numpy as np
 import pytest
 
 import check_data_source
-from test_sources import write_kitti
+from conftest import ROOT
+from fixtures import write_kitti
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'check_data_source.py')
-
-# A source to the bare contract (plain generators, no threads, no ignores_pixels) whose labels
-# are broken on purpose: training sample 1 has three two-hot pixels, training sample 2 two
-# all-zero pixels, validation sample 0 one row of 0.5 / 0.5.
-BROKEN_SOURCE = '''
-import numpy as np
+TEST_SOURCES = os.path.join(ROOT, 'tests', 'sources')
+# A source to the bare contract whose labels are broken on purpose (see its docstring).
+BROKEN_SOURCE = os.path.join(TEST_SOURCES, 'source_brokenlabels.py')
 
 
-class Broken:
-    image_size = (64, 32)
-    num_classes = 3
-    label_colors = {0: (0, 0, 0), 1: (0, 255, 0), 2: (0, 0, 255)}
-
-    def load_data(self, data_dir, valid_fraction):
-        self.num_training, self.num_validation = 4, 2
-
-    def _labels(self, count, broken):
-        labels = np.zeros((count, 32, 64, 3), np.float32)
-        labels[..., 1] = 1
-        for sample, y, x, row in broken:
-            labels[sample, y, x] = row
-        return labels
-
-    def train_generator(self, batch_size):
-        labels = self._labels(4, [(1, 2, 5, (1, 1, 0)), (1, 2, 9, (0, 1, 1)),
-                                  (1, 30, 0, (1, 1, 1)), (2, 0, 63, (0, 0, 0)),
-                                  (2, 31, 1, (0, 0, 0))])
-        images = np.full((4, 32, 64, 3), 128, np.float32)
-        for start in range(0, 4, batch_size):
-            yield images[start:start + batch_size], labels[start:start + batch_size]
-
-    def valid_generator(self, batch_size):
-        labels = self._labels(2, [(0, 4, 4, (0.5, 0.5, 0))])
-        yield np.zeros((2, 32, 64, 3), np.float32), labels
-
-
-def get_source():
-    return Broken()
-'''
+def read(path):
+    """Return the text of a file."""
+    with open(path) as handle:
+        return handle.read()
 
 
 def run(*args, extra_path=None):
@@ -130,9 +99,8 @@ def test_kitti_dont_care_pixels_are_counted_apart(tmp_path):
 
 
 def test_broken_source_fails_naming_samples_counts_and_coordinates(tmp_path):
-    (tmp_path / 'source_brokenlabels.py').write_text(BROKEN_SOURCE)
     result = run('brokenlabels', tmp_path, tmp_path / 'out', '--samples', 2,
-                 extra_path=tmp_path)
+                 extra_path=TEST_SOURCES)
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     out = result.stdout
@@ -152,23 +120,14 @@ def test_built_in_sources_name_the_label_file_and_unmirror_coordinates(tmp_path)
     # A strict variant of KITTI (unknown colours are errors, not don't care) on KITTI files
     # with an unknown colour at one known pixel: the report names the label file and gives the
     # pixel where it is in the file, whether or not the sample was mirrored for training.
-    (tmp_path / 'source_strictkitti.py').write_text(textwrap.dedent('''
-        import source_kitti
-
-        class Strict(source_kitti.KittiRoad):
-            image_size = (64, 32)
-            ignores_pixels = False
-
-        def get_source():
-            return Strict()
-    '''))
     root = write_kitti(tmp_path / 'kitti', count=6)
     for index in range(6):
         label = np.zeros((32, 64, 3), np.uint8)
         label[:] = (0, 0, 255)
         label[3, 7 + index] = (9, 9, 9)
         cv2.imwrite(str(root / 'training' / 'gt_image_2' / f'um_road_{index:06d}.png'), label)
-    result = run('strictkitti', root, tmp_path / 'out', '--samples', 0, extra_path=tmp_path)
+    result = run('strictkitti', root, tmp_path / 'out', '--samples', 0,
+                 extra_path=TEST_SOURCES)
     assert result.returncode == 1
     for index in range(6):
         assert (f'um_road_{index:06d}.png: 1 bad pixel (1 all zero) at ({7 + index}, 3)'
@@ -176,33 +135,22 @@ def test_built_in_sources_name_the_label_file_and_unmirror_coordinates(tmp_path)
     assert '[!] training: 5 samples' in result.stdout
 
 
-# The README's example of a new source on image + colour-label files.
-README_SOURCE = """
-import os
+def readme_example_source():
+    """Return the README's example of a new source ("Adding a data source"), at 64x32.
 
-import utils
-
-
-class MyData(utils.ImageLabelSource):
-    image_size = (64, 32)
-    num_classes = 3
-    class_names = ['background', 'road', 'car']
-    label_colors = {0: (0, 0, 0), 1: (128, 64, 128), 2: (142, 0, 0)}
-
-    def find_samples(self, data_dir, valid_fraction):
-        images = utils.find_files(os.path.join(data_dir, 'images'), '.png')
-        label_for = lambda image: os.path.join(data_dir, 'labels', os.path.basename(image))
-        pairs = utils.collect_samples(images, label_for, 'my data')
-        return utils.split_samples(pairs, valid_fraction, self.seed)
-
-
-def get_source():
-    return MyData()
-"""
+    The example's 512x256 becomes 64x32 so that the check runs in moments; the rest is the
+    README's text as a user copies it.
+    """
+    readme = read(os.path.join(ROOT, 'README.md'))
+    section = readme[readme.index('### Adding a data source'):]
+    code = section[section.index('```python\n') + len('```python\n'):]
+    code = code[:code.index('```')]
+    assert 'class MyData(utils.ImageLabelSource)' in code
+    return code.replace('image_size = (512, 256)', 'image_size = (64, 32)')
 
 
 def test_readme_example_source_works(tmp_path):
-    (tmp_path / 'source_mydata.py').write_text(README_SOURCE)
+    (tmp_path / 'source_mydata.py').write_text(readme_example_source())
     for part in ('images', 'labels'):
         (tmp_path / 'data' / part).mkdir(parents=True)
     for index in range(10):
@@ -240,7 +188,7 @@ def test_missing_and_empty_data_directories_are_one_line(tmp_path):
 
 def test_image_size_not_multiple_of_32_is_one_line(tmp_path):
     (tmp_path / 'source_oddsize.py').write_text(
-        BROKEN_SOURCE.replace('image_size = (64, 32)', 'image_size = (60, 32)'))
+        read(BROKEN_SOURCE).replace('image_size = (64, 32)', 'image_size = (60, 32)'))
     assert_one_problem_line(run('oddsize', tmp_path, tmp_path / 'out', extra_path=tmp_path),
                             "data source 'oddsize' has image_size (60, 32)", 'multiples of 32')
 
@@ -264,7 +212,7 @@ def test_corrupt_images(tmp_path):
 
 def test_wrong_batch_shapes_are_one_line(tmp_path):
     (tmp_path / 'source_badshape.py').write_text(
-        BROKEN_SOURCE.replace('np.zeros((2, 32, 64, 3), np.float32), labels',
+        read(BROKEN_SOURCE).replace('np.zeros((2, 32, 64, 3), np.float32), labels',
                               'np.zeros((2, 32, 64, 3), np.float64), labels'))
     result = run('badshape', tmp_path, tmp_path / 'out', '--samples', 0, extra_path=tmp_path)
     assert_one_problem_line(result, 'validation batches hold images', 'float64',
