@@ -4,6 +4,9 @@ import os
 import cv2
 import numpy as np
 
+# Data sources that exist only for the tests (source_<name>.py files).
+TEST_SOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sources')
+
 
 def write_road_photos_kitti(data_dir, count=6, size=(400, 120), seed=0):
     """Write a KITTI Road training set of `count` noisy photos; return `data_dir`.
@@ -82,3 +85,45 @@ def write_kitti(root, count=5, category='um'):
 def sample_index(image):
     """Which sample a photo came from (its blue channel is 10 * index)."""
     return int(round(image[0, 0, 0] / 10))
+
+
+def source_text(name, old=None, new=None):
+    """Return the text of tests/sources/source_<name>.py, with `old` replaced by `new` when
+    given (`old` must be in it, so that a changed file cannot make the variant a no-op)."""
+    with open(os.path.join(TEST_SOURCES, f'source_{name}.py')) as handle:
+        text = handle.read()
+    if old is None:
+        return text
+    assert old in text, (name, old)
+    return text.replace(old, new)
+
+
+# The README's example source (MyData): its label colours, as BGR, and the size of the files
+# the tests write in its layout.
+MY_DATA_COLORS = {0: (0, 0, 0), 1: (128, 64, 128), 2: (142, 0, 0)}
+MY_DATA_SIZE = (80, 40)
+
+
+def my_data_classes(index):
+    """Class map of sample `index` in the README example's layout, at MY_DATA_SIZE:
+    background (0) above row 20, road (1) below, a car (2) on rows 25..34, columns
+    10 + index..29 + index."""
+    width, height = MY_DATA_SIZE
+    classes = np.zeros((height, width), np.int32)
+    classes[20:] = 1
+    classes[25:35, 10 + index:30 + index] = 2
+    return classes
+
+
+def write_my_data(root, count=10):
+    """A data set in the layout of the README's example source, `images/<n>.png` beside
+    `labels/<n>.png`: label n paints my_data_classes(n) in MY_DATA_COLORS, photo n is its
+    label plus 50. Returns `root`."""
+    for part in ('images', 'labels'):
+        os.makedirs(os.path.join(root, part), exist_ok=True)
+    palette = np.array([MY_DATA_COLORS[c] for c in range(len(MY_DATA_COLORS))], np.uint8)
+    for index in range(count):
+        label = palette[my_data_classes(index)]
+        cv2.imwrite(os.path.join(root, 'labels', f'{index}.png'), label)
+        cv2.imwrite(os.path.join(root, 'images', f'{index}.png'), label + 50)
+    return root

@@ -1,4 +1,5 @@
-"""The threaded batch loader (batches.py): order, flips, bounded prefetch, errors."""
+"""The threaded batch loader (batches.py): order, flips, bounded prefetch, errors, and how
+many batches may wait ahead."""
 import itertools
 import threading
 import time
@@ -6,7 +7,9 @@ import time
 import numpy as np
 import pytest
 
-import utils
+from batches import (MAX_WORKERS, PREFETCH_BYTES, EpochBatches, default_workers,
+                     prefetch_depth)
+from errors import UserError
 
 
 class CountingLoader:
@@ -23,7 +26,7 @@ class CountingLoader:
             self.calls += 1
             self.threads.add(threading.get_ident())
         if files == self.fail_at:
-            raise utils.UserError(f'cannot decode {files}')
+            raise UserError(f'cannot decode {files}')
         value = -files if flip else files
         return (np.full((2, 2, 3), value, np.float32), np.full((2, 2, 1), value, np.float32))
 
@@ -31,7 +34,7 @@ class CountingLoader:
 def test_batches_keep_order_flips_and_last_partial_batch():
     loader = CountingLoader()
     flipped = [i % 3 == 0 for i in range(10)]
-    batches = utils.EpochBatches(list(range(10)), flipped, 4, loader, num_workers=2)
+    batches = EpochBatches(list(range(10)), flipped, 4, loader, num_workers=2)
     assert len(batches) == 3
     got = [(images[:, 0, 0, 0].tolist(), labels.shape) for images, labels in batches]
     assert got == [([0, 1, 2, -3], (4, 2, 2, 1)), ([4, 5, -6, 7], (4, 2, 2, 1)),
@@ -43,7 +46,7 @@ def test_batches_keep_order_flips_and_last_partial_batch():
 
 def test_batches_prefetch_is_bounded():
     loader = CountingLoader()
-    batches = utils.EpochBatches(list(range(200)), [False] * 200, 2, loader, num_workers=2,
+    batches = EpochBatches(list(range(200)), [False] * 200, 2, loader, num_workers=2,
                                  prefetch=3)
     iterator = iter(batches)
     next(iterator)
@@ -57,14 +60,22 @@ def test_batches_prefetch_is_bounded():
 
 def test_batches_raise_worker_errors_in_the_consumer():
     loader = CountingLoader(fail_at=5)
-    batches = utils.EpochBatches(list(range(8)), [False] * 8, 2, loader, num_workers=2)
-    with pytest.raises(utils.UserError, match='cannot decode 5'):
+    batches = EpochBatches(list(range(8)), [False] * 8, 2, loader, num_workers=2)
+    with pytest.raises(UserError, match='cannot decode 5'):
         list(batches)
-    with pytest.raises(utils.UserError, match='batch size must be a positive integer'):
-        utils.EpochBatches([1], [False], 0, loader)
+    with pytest.raises(UserError, match='batch size must be a positive integer'):
+        EpochBatches([1], [False], 0, loader)
 
 
 def test_batches_of_nothing_is_an_empty_epoch():
-    assert list(utils.EpochBatches([], [], 3, CountingLoader())) == []
-    assert list(itertools.islice(utils.EpochBatches([1], [True], 3, CountingLoader()), 5))[0][
+    assert list(EpochBatches([], [], 3, CountingLoader())) == []
+    assert list(itertools.islice(EpochBatches([1], [True], 3, CountingLoader()), 5))[0][
         0].tolist() == [[[[-1.0] * 3] * 2] * 2]
+
+
+def test_prefetch_depth_is_two_batches_a_worker_within_the_byte_budget():
+    assert prefetch_depth(2, (64, 32), 3, 4) == 8
+    batch_bytes = 8 * 512 * 256 * (3 + 29) * 4            # 128 MiB of images and labels
+    assert prefetch_depth(8, (512, 256), 29, 4) == PREFETCH_BYTES // batch_bytes == 4
+    assert prefetch_depth(64, (2048, 1024), 29, 4) == 1    # over the budget: still one
+    assert 1 <= default_workers() <= MAX_WORKERS

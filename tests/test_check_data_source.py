@@ -10,18 +10,9 @@ import pytest
 
 import check_data_source
 from conftest import ROOT
-from fixtures import write_kitti
+from fixtures import TEST_SOURCES, source_text, write_kitti, write_my_data
 
 SCRIPT = os.path.join(ROOT, 'check_data_source.py')
-TEST_SOURCES = os.path.join(ROOT, 'tests', 'sources')
-# A source to the bare contract whose labels are broken on purpose (see its docstring).
-BROKEN_SOURCE = os.path.join(TEST_SOURCES, 'source_brokenlabels.py')
-
-
-def read(path):
-    """Return the text of a file."""
-    with open(path) as handle:
-        return handle.read()
 
 
 def run(*args, extra_path=None):
@@ -138,27 +129,22 @@ def test_built_in_sources_name_the_label_file_and_unmirror_coordinates(tmp_path)
 def readme_example_source():
     """Return the README's example of a new source ("Adding a data source"), at 64x32.
 
-    The example's 512x256 becomes 64x32 so that the check runs in moments; the rest is the
-    README's text as a user copies it.
+    The example's 512x256 becomes 64x32 so that the check runs in moments (the numbers the
+    test asserts are for 64x32); the rest is the README's text as a user copies it.
     """
-    readme = read(os.path.join(ROOT, 'README.md'))
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        readme = handle.read()
     section = readme[readme.index('### Adding a data source'):]
     code = section[section.index('```python\n') + len('```python\n'):]
     code = code[:code.index('```')]
     assert 'class MyData(utils.ImageLabelSource)' in code
-    return code.replace('image_size = (512, 256)', 'image_size = (64, 32)')
+    assert '    image_size = (512, 256)\n' in code
+    return code.replace('    image_size = (512, 256)\n', '    image_size = (64, 32)\n')
 
 
 def test_readme_example_source_works(tmp_path):
     (tmp_path / 'source_mydata.py').write_text(readme_example_source())
-    for part in ('images', 'labels'):
-        (tmp_path / 'data' / part).mkdir(parents=True)
-    for index in range(10):
-        label = np.zeros((40, 80, 3), np.uint8)
-        label[20:] = (128, 64, 128)
-        label[25:35, 10 + index:30 + index] = (142, 0, 0)
-        cv2.imwrite(str(tmp_path / 'data' / 'labels' / f'{index}.png'), label)
-        cv2.imwrite(str(tmp_path / 'data' / 'images' / f'{index}.png'), label + 50)
+    write_my_data(tmp_path / 'data', count=10)
     result = run('mydata', tmp_path / 'data', tmp_path / 'out', '--samples', 3,
                  extra_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -188,7 +174,7 @@ def test_missing_and_empty_data_directories_are_one_line(tmp_path):
 
 def test_image_size_not_multiple_of_32_is_one_line(tmp_path):
     (tmp_path / 'source_oddsize.py').write_text(
-        read(BROKEN_SOURCE).replace('image_size = (64, 32)', 'image_size = (60, 32)'))
+        source_text('brokenlabels', 'image_size = (64, 32)', 'image_size = (60, 32)'))
     assert_one_problem_line(run('oddsize', tmp_path, tmp_path / 'out', extra_path=tmp_path),
                             "data source 'oddsize' has image_size (60, 32)", 'multiples of 32')
 
@@ -212,8 +198,8 @@ def test_corrupt_images(tmp_path):
 
 def test_wrong_batch_shapes_are_one_line(tmp_path):
     (tmp_path / 'source_badshape.py').write_text(
-        read(BROKEN_SOURCE).replace('np.zeros((2, 32, 64, 3), np.float32), labels',
-                              'np.zeros((2, 32, 64, 3), np.float64), labels'))
+        source_text('brokenlabels', 'np.zeros((2, 32, 64, 3), np.float32), labels',
+                    'np.zeros((2, 32, 64, 3), np.float64), labels'))
     result = run('badshape', tmp_path, tmp_path / 'out', '--samples', 0, extra_path=tmp_path)
     assert_one_problem_line(result, 'validation batches hold images', 'float64',
                             'float32 [2, 32, 64, 3]')

@@ -1,8 +1,7 @@
 """Drawing (drawing.py): class colours and colours blended on photos."""
 import numpy as np
 
-import utils
-from drawing import blend_labels
+from drawing import blend_labels, class_map_to_colors
 
 
 def test_blend_labels_and_colour_masks():
@@ -19,5 +18,5 @@ def test_blend_labels_and_colour_masks():
     assert blended[1, 2].tolist() == [50, 50, 150]
     quarter = blend_labels(image.astype(np.float32), classes, colors, alpha=0.25)
     assert quarter[0, 0].tolist() == [75, 75, 125]
-    painted = utils.class_map_to_colors(classes, colors, background=(9, 9, 9))
+    painted = class_map_to_colors(classes, colors, background=(9, 9, 9))
     assert painted[0].tolist() == [[0, 0, 200], [255, 255, 255], [9, 9, 9]]

@@ -1,8 +1,8 @@
 """Labels (labels.py): colour lookup, one-hot rows and back, the one-hot check."""
 import numpy as np
 
-import utils
-from labels import check_one_hot, first_coordinates, labels_to_class_map
+from labels import (check_one_hot, colors_to_class_map, first_coordinates,
+                    labels_to_class_map, one_hot)
 
 
 def per_class_lookup(label, colors, unknown):
@@ -19,26 +19,26 @@ def test_colour_lookup_equals_the_per_class_loop():
     palette = np.array(list(colors.values()) + [(1, 2, 3), (255, 255, 254)], dtype=np.uint8)
     label = palette[rng.integers(0, len(palette), (37, 53))]
     for unknown in (-1, 0):
-        classes = utils.colors_to_class_map(label, colors, unknown)
+        classes = colors_to_class_map(label, colors, unknown)
         assert classes.dtype == np.int32 and classes.shape == (37, 53)
         np.testing.assert_array_equal(classes, per_class_lookup(label, colors, unknown))
-    assert (utils.colors_to_class_map(label, {}) == -1).all()
+    assert (colors_to_class_map(label, {}) == -1).all()
 
 
 def test_colour_lookup_first_class_wins_a_shared_colour():
     label = np.array([[[5, 6, 7], [0, 0, 0]]], dtype=np.uint8)
-    classes = utils.colors_to_class_map(label, {3: (5, 6, 7), 1: (5, 6, 7), 0: (0, 0, 0)})
+    classes = colors_to_class_map(label, {3: (5, 6, 7), 1: (5, 6, 7), 0: (0, 0, 0)})
     assert classes.tolist() == [[3, 0]]
 
 
 def test_one_hot_and_back():
     classes = np.array([[0, 2, -1], [1, 1, 2]])
-    labels = utils.one_hot(classes, 3)
+    labels = one_hot(classes, 3)
     assert labels.dtype == np.float32 and labels.shape == (2, 3, 3)
     assert labels[0, 1].tolist() == [0, 0, 1] and labels[0, 2].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(labels_to_class_map(labels), classes)
     assert labels_to_class_map(labels[None]).shape == (1, 2, 3)
-    assert utils.one_hot(np.array([3, 7, -5]), 3).tolist() == [[0, 0, 0]] * 3
+    assert one_hot(np.array([3, 7, -5]), 3).tolist() == [[0, 0, 0]] * 3
 
 
 def test_check_one_hot_finds_every_kind_of_bad_row():

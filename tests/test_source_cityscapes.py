@@ -7,9 +7,9 @@ import pytest
 
 import metrics
 import source_cityscapes
-import utils
+from errors import UserError
 from fixtures import LABEL_SIZE, nearest_rows, sample_index
-from labels import labels_to_class_map
+from labels import labels_to_class_map, one_hot
 
 
 def cityscapes_color(name):
@@ -106,7 +106,7 @@ def test_cityscapes_official_split_exact_values_and_rgba(tmp_path):
     assert images.dtype == labels.dtype == np.float32
     for image, label in zip(images, labels):
         shift = sample_index(image)
-        expected = utils.one_hot(expected_cityscapes_classes(shift, (128, 64)), 29)
+        expected = one_hot(expected_cityscapes_classes(shift, (128, 64)), 29)
         np.testing.assert_array_equal(label, expected)  # sample 1 was RGBA
     # Unknown colours count as 'unlabeled': every row stays one-hot.
     assert labels.sum(axis=-1).min() == 1
@@ -145,11 +145,11 @@ def test_cityscapes_archive_layout_and_missing_labels(tmp_path, capsys):
 
 
 def test_cityscapes_missing_or_empty_directory(tmp_path):
-    with pytest.raises(utils.UserError, match='does not exist'):
+    with pytest.raises(UserError, match='does not exist'):
         cityscapes_source(tmp_path / 'missing')
-    with pytest.raises(utils.UserError, match='no leftImg8bit folder'):
+    with pytest.raises(UserError, match='no leftImg8bit folder'):
         cityscapes_source(tmp_path)
     (tmp_path / 'leftImg8bit' / 'train').mkdir(parents=True)
     (tmp_path / 'gtFine').mkdir()
-    with pytest.raises(utils.UserError, match='no \\*_leftImg8bit.png photos'):
+    with pytest.raises(UserError, match='no \\*_leftImg8bit.png photos'):
         cityscapes_source(tmp_path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import source_kitti
-import utils
+from errors import UserError
 from fixtures import (LABEL_SIZE, kitti_label, nearest_rows, road_start, sample_index,
                       write_kitti)
 from images import quiet_opencv
@@ -161,20 +161,20 @@ def test_kitti_truncated_image_stops_with_the_file_name(tmp_path):
     source = kitti_source(root, valid_fraction=0.5, size=(64, 32))
     everything = sorted(source.train_files + source.valid_files)
     source.valid_files = everything
-    with pytest.raises(utils.UserError, match=r'cannot decode .*um_000001\.png'):
+    with pytest.raises(UserError, match=r'cannot decode .*um_000001\.png'):
         for _ in source.valid_generator(1):
             pass
 
 
 def test_kitti_missing_or_empty_directory(tmp_path):
-    with pytest.raises(utils.UserError, match='does not exist.*data_road.zip'):
+    with pytest.raises(UserError, match='does not exist.*data_road.zip'):
         kitti_source(tmp_path / 'nowhere')
-    with pytest.raises(utils.UserError, match='no KITTI Road training set'):
+    with pytest.raises(UserError, match='no KITTI Road training set'):
         kitti_source(tmp_path)
     (tmp_path / 'training' / 'image_2').mkdir(parents=True)
-    with pytest.raises(utils.UserError, match='no PNG photos in'):
+    with pytest.raises(UserError, match='no PNG photos in'):
         kitti_source(tmp_path)
     cv2.imwrite(str(tmp_path / 'training' / 'image_2' / 'um_000000.png'),
                 np.zeros((4, 4, 3), np.uint8))
-    with pytest.raises(utils.UserError, match='none of the 1 photos'):
+    with pytest.raises(UserError, match='none of the 1 photos'):
         kitti_source(tmp_path)

@@ -1,30 +1,13 @@
 """The data-source contract (sources.py): finding sources by name and checking what they
 give before and after loading."""
 import sys
-import textwrap
 
 import pytest
 
-import utils
 import sources
+from errors import UserError
+from fixtures import source_text
 from sources import available_sources, check_loaded_source, load_data_source
-
-
-GOOD_SOURCE = '''
-class Source:
-    image_size = {size}
-    num_classes = 2
-    label_colors = {{0: (0, 0, 0), 1: (255, 255, 255)}}
-    def load_data(self, data_dir, valid_fraction):
-        pass
-    def train_generator(self, batch_size):
-        return iter([])
-    def valid_generator(self, batch_size):
-        return iter([])
-
-def get_source():
-    return Source()
-'''
 
 
 @pytest.fixture
@@ -36,7 +19,7 @@ def module_dir(tmp_path, monkeypatch):
 
 def write_module(folder, name, text):
     """Write a module and forget any earlier import of the same name."""
-    (folder / f'{name}.py').write_text(textwrap.dedent(text))
+    (folder / f'{name}.py').write_text(text)
     sys.modules.pop(name, None)
 
 
@@ -52,13 +35,13 @@ def test_built_in_sources_load_and_are_listed():
 
 @pytest.mark.parametrize('name', ['Kitti', '../kitti', 'kit-ti', '', 'a b'])
 def test_bad_names_are_refused_with_the_list(name):
-    with pytest.raises(utils.UserError, match=r'invalid data source name.*available: .*kitti'):
+    with pytest.raises(UserError, match=r'invalid data source name.*available: .*kitti'):
         load_data_source(name)
 
 
 def test_unknown_source_lists_the_available_ones(module_dir):
-    write_module(module_dir, 'source_mine', GOOD_SOURCE.format(size=(64, 32)))
-    with pytest.raises(utils.UserError) as error:
+    write_module(module_dir, 'source_mine', source_text('minimal'))
+    with pytest.raises(UserError) as error:
         load_data_source('nosuchthing')
     message = str(error.value)
     assert "unknown data source 'nosuchthing'" in message
@@ -66,7 +49,7 @@ def test_unknown_source_lists_the_available_ones(module_dir):
 
 
 def test_good_test_source_loads(module_dir):
-    write_module(module_dir, 'source_fine', GOOD_SOURCE.format(size=(64, 32)))
+    write_module(module_dir, 'source_fine', source_text('minimal'))
     assert load_data_source('fine').image_size == (64, 32)
 
 
@@ -74,21 +57,20 @@ def test_good_test_source_loads(module_dir):
     ('x = 1\n', r'has no get_source\(\) function'),
     ('def get_source():\n    return object()\n',
      r'lacks image_size, num_classes, label_colors, load_data'),
-    (GOOD_SOURCE.format(size=(100, 64)),
+    (source_text('minimal', '(64, 32)', '(100, 64)'),
      r'image_size \(100, 64\): it must be \(width, height\) with both multiples of 32, '
      r'for example \(96, 64\)'),
-    (GOOD_SOURCE.format(size=(64,)), r'image_size \(64,\)'),
-    (GOOD_SOURCE.format(size=(64, 32)).replace('num_classes = 2', 'num_classes = 0'),
-     'num_classes 0'),
-    (GOOD_SOURCE.format(size=(64, 32)).replace('1: (255, 255, 255)', '2: (255, 255, 255)'),
+    (source_text('minimal', '(64, 32)', '(64,)'), r'image_size \(64,\)'),
+    (source_text('minimal', 'num_classes = 2', 'num_classes = 0'), 'num_classes 0'),
+    (source_text('minimal', '1: (255, 255, 255)', '2: (255, 255, 255)'),
      'label_colors entry 2'),
-    (GOOD_SOURCE.format(size=(64, 32)).replace('1: (255, 255, 255)', '1: (256, 0, 0)'),
+    (source_text('minimal', '1: (255, 255, 255)', '1: (256, 0, 0)'),
      'label_colors entry 1'),
     ('import nonexistent_helper_package\n', "needs the Python module 'nonexistent_helper_"),
 ])
 def test_broken_source_modules_are_named(module_dir, text, pattern):
     write_module(module_dir, 'source_broken', text)
-    with pytest.raises(utils.UserError, match=pattern):
+    with pytest.raises(UserError, match=pattern):
         load_data_source('broken')
 
 
@@ -96,10 +78,10 @@ def test_loaded_source_is_checked():
     class Loaded:
         image_size, num_training, num_validation = (64, 32), 0, 0
         train_generator = valid_generator = None
-    with pytest.raises(utils.UserError, match='found no training samples'):
+    with pytest.raises(UserError, match='found no training samples'):
         check_loaded_source(Loaded(), 'x')
     del Loaded.valid_generator
-    with pytest.raises(utils.UserError, match='lacks valid_generator after load_data'):
+    with pytest.raises(UserError, match='lacks valid_generator after load_data'):
         check_loaded_source(Loaded(), 'x')
 
 
