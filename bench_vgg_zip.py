@@ -2,8 +2,11 @@
 it (the SavedModel imported as its own graph) against the project's own VGG16 with the same
 weights (fc6 and fc7 as matrix products, bf16 weight copies at inference), side by side.
 
-The SavedModel is written here, full width unless --vgg-width, with fc6 and fc7 as plain
-convolutions as in the real vgg.zip, and random values (speed does not depend on them).
+The SavedModel is written here, full width unless --vgg-width, as the real vgg.zip has it:
+fc6 and fc7 as plain convolutions, reference variables (the file predates resource
+variables), and random values (speed does not depend on them). Inference of both graphs is
+restored exactly as infer.py restores a checkpoint; infer.py can make bf16 copies only of
+resource variables, so, as with the real file, the imported graph's VGG16 gets none.
 """
 import os
 
@@ -22,9 +25,12 @@ KINDS = ('imported', 'project')   # the article's way first, then the project's
 
 def write_plain_vgg_zip(vgg_dir, width):
     """Write vgg.zip's SavedModel layout (vgg_dir/vgg/saved_model.pb, variables) of a VGG16
-    whose fc6 and fc7 are convolutions; return vgg_dir."""
+    whose fc6 and fc7 are convolutions on reference variables; return vgg_dir."""
     with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
-        vgg16.build_vgg16(vgg16.vgg16_widths(width), fc_by_matmul=False)
+        # Reference variables (VariableV2), as TensorFlow 1 wrote them in the real file: the
+        # imported graph then trains and infers as a user of that file gets it.
+        with tf.variable_scope(tf.get_variable_scope(), use_resource=False):
+            vgg16.build_vgg16(vgg16.vgg16_widths(width), fc_by_matmul=False)
         session.run(tf.global_variables_initializer())
         builder = tf.saved_model.Builder(os.path.join(vgg_dir, 'vgg'))
         builder.add_meta_graph_and_variables(session, ['vgg16'])
@@ -99,9 +105,9 @@ def bench_vgg_zip(args, precisions, work_dir):
 
 
 def time_inference(checkpoints, images, precisions, label, args):
-    """Rows of inference as infer.py runs it; the imported graph without bf16 copies."""
-    restored = {(kind, p): restore_model(checkpoints[kind], p, args,
-                                         bf16_weights=kind == 'project')
+    """Rows of inference of both graphs, each restored from its checkpoint as infer.py
+    restores it (bf16 weight copies in bf16, where the variables allow them)."""
+    restored = {(kind, p): restore_model(checkpoints[kind], p, args)
                 for kind in KINDS for p in precisions}
     variants = {key: (lambda s=s, m=m: s.run(m.classes, {m.image_input: images}))
                 for key, (s, m) in restored.items()}

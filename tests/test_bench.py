@@ -1,5 +1,6 @@
 """bench.py: the FLOP counter, the baselines it times, infer.py's drawing and bf16 weights,
 and a --quick run end to end. No timing is asserted: only what the figures rest on."""
+import argparse
 import json
 import os
 
@@ -17,6 +18,7 @@ import painting
 import precision
 import resizing
 import run_settings
+import weight_files
 from labels import check_one_hot
 from scripts import run_script
 
@@ -133,8 +135,15 @@ def test_quick_run_writes_every_part(tmp_path):
     seen = {(row['mode'], row['precision'], row['batch']) for row in results['vggzip']}
     assert {('inference', 'fp32', 1), ('inference', 'fp32', 2), ('training', 'fp32', 2)} <= seen
     for row in results['vggzip']:
+        assert row['size'] == '128x64'
         assert row['imported_ms'] > 0 and row['project_ms'] > 0
         assert row['speedup'] == pytest.approx(row['imported_ms'] / row['project_ms'])
+    # Its training target is the worst speedup over the fp32 training rows.
+    fp32_training = [row['speedup'] for row in results['vggzip']
+                     if (row['mode'], row['precision']) == ('training', 'fp32')]
+    target = next(t for t in results['targets'] if t['key'] == 'vggzip_training_fp32')
+    assert target['value'] == pytest.approx(min(fp32_training))
+    assert target['threshold'] == 1.15 and target['met'] == (min(fp32_training) >= 1.15)
     assert 'vgg.zip backbone' in result.stdout
     model = results['model']
     assert model['flops']['128x64']['forward_gflop'] > 0
@@ -172,3 +181,21 @@ def test_fc6_and_fc7_as_convolutions_give_the_matrix_products_outputs():
     assert np.abs(outputs[0]).max() > 0
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4,
                                atol=1e-4 * np.abs(outputs[0]).max())
+
+
+def test_the_benchs_vgg_zip_keeps_the_real_files_variables_and_bf16_copies(tmp_path):
+    # The real vgg.zip has reference variables, of which infer.py makes no bf16 copies:
+    # restored as infer.py restores it, the imported graph gets copies of its FCN-8s head
+    # only (3 score and 3 upscore kernels), the project's graph of every weight.
+    args = argparse.Namespace(classes=2, intra_threads=0, inter_threads=0)
+    vgg_dir = bench_vgg_zip.write_plain_vgg_zip(str(tmp_path / 'vgg'), 1 / 32)
+    with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+        tf.saved_model.loader.load(session, ['vgg16'], weight_files.savedmodel_dir(vgg_dir))
+        assert {op.type for op in graph.get_operations() if 'Var' in op.type} == {'VariableV2'}
+    for kind, copies in (('imported', 3 + 3), ('project', 13 + 2 + 3 + 3)):
+        checkpoint = bench_vgg_zip.saved_checkpoint(kind, vgg_dir, str(tmp_path), args)
+        session, _ = bench_model.restore_model(checkpoint, 'bf16', args)
+        made = [op.name for op in session.graph.get_operations()
+                if op.type == 'VarHandleOp' and op.name.startswith('bf16_weights/')]
+        session.close()
+        assert len(made) == copies, kind
