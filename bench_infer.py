@@ -19,8 +19,7 @@ from bench_timing import interleaved
 from drawing import blend_labels
 from fcnvgg import FCNVGG
 from images import read_image, write_image
-from resizing import resize_nearest
-from resizing_tf import PhotoResizer
+from prediction import Predictor
 
 # Camera frames of the data sets whose network sizes the benchmark uses: the photos painted.
 CAMERA_FRAMES = {(576, 160): (1242, 375), (512, 256): (2048, 1024)}
@@ -50,22 +49,19 @@ def make_run(run_dir, args, size, classes):
         label_colors={c: PALETTE[c % len(PALETTE)] for c in range(classes)}))
 
 
-def sequential_paint(session, model, resizer, colors, root, photos, output_dir, batch_size):
-    """The baseline: read a batch, run it with feed_dict, draw and write, one after another.
+def sequential_paint(predictor, colors, root, photos, output_dir, batch_size):
+    """The baseline: read a batch, predict it, draw and write, one after another.
 
-    The plain way with the project's helpers: images.read_image, the network's resizing
-    (resizing_tf.PhotoResizer, so the class maps match infer.py's), session.run,
-    resizing.resize_nearest and drawing.blend_labels, images.write_image. No overlap.
+    The plain way with the project's helpers: images.read_image, prediction.Predictor (so
+    the class maps match infer.py's), drawing.blend_labels, images.write_image. No overlap.
     """
     for start in range(0, len(photos), batch_size):
         names = photos[start:start + batch_size]
         images = [read_image(os.path.join(root, name)) for name in names]
-        prepared = np.stack([resizer(image) for image in images])
-        classes = session.run(model.classes, {model.image_input: prepared,
-                                              model.keep_prob: 1.0})
-        for name, image, class_map in zip(names, images, classes):
-            full = resize_nearest(class_map, (image.shape[1], image.shape[0]))
-            write_image(os.path.join(output_dir, name), blend_labels(image, full, colors))
+        predictions = predictor.predict([predictor.prepare(image) for image in images])
+        for name, image, prediction in zip(names, images, predictions):
+            write_image(os.path.join(output_dir, name),
+                        blend_labels(image, prediction.classes, colors))
 
 
 class NoBar:
@@ -97,10 +93,11 @@ def time_painting(args, run_dir, photos_dir, precision_name, out, desc):
     checkpoint = runs.select_checkpoint(run_dir)
     root, listed = painting.list_inputs(photos_dir, False)
     session, model = restore_model(checkpoint, precision_name, args)
-    painter = painting.Painter(session, model, settings.image_size, settings.label_colors)
+    painter = painting.Painter(Predictor(session, model, settings.image_size),
+                               settings.label_colors)
     plain_session, plain_model = restore_model(checkpoint, precision_name, args,
                                                bf16_weights=False)
-    resizer = PhotoResizer(plain_session, settings.image_size)
+    plain = Predictor(plain_session, plain_model, settings.image_size)
     options = painting.PaintOptions(out['pipeline'], batch_size=args.infer_batch)
     prepared = [painter.prepare(read_image(os.path.join(root, n))) for n in listed]
     batches = [prepared[i:i + args.infer_batch]
@@ -113,8 +110,8 @@ def time_painting(args, run_dir, photos_dir, precision_name, out, desc):
     def sequential():
         shutil.rmtree(out['sequential'], ignore_errors=True)
         os.makedirs(out['sequential'])
-        sequential_paint(plain_session, plain_model, resizer, settings.label_colors, root,
-                         listed, out['sequential'], args.infer_batch)
+        sequential_paint(plain, settings.label_colors, root, listed, out['sequential'],
+                         args.infer_batch)
 
     def network():
         for batch in batches:
@@ -122,7 +119,7 @@ def time_painting(args, run_dir, photos_dir, precision_name, out, desc):
 
     # Warm-up: graph optimisation and kernels of both sessions at this batch size.
     network()
-    plain_session.run(plain_model.classes, {plain_model.image_input: np.stack(batches[0])})
+    plain.predict(batches[0])
     times = interleaved({'pipeline': pipeline, 'sequential': sequential,
                          'network': network}, args, warmup=0, desc=desc)
     session.close()

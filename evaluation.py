@@ -1,4 +1,15 @@
-"""Scoring a trained model on its data source's validation split (infer.py --evaluate)."""
+"""Scoring a trained model on its data source's validation split (infer.py --evaluate).
+
+Three kinds of score, each named for what it is:
+
+* `full_resolution`: this project's score on the source's classes, each photo predicted at
+  its own size (prediction.py) against its label file at that size;
+* `training_size`: the same at the run's image size, the network's own class map against
+  the label resized by nearest neighbour, as training validates (only at the default input
+  scale; sources without label files get only this one, from their generator);
+* `cityscapes_official` / `kitti_official`: the benchmark's own figures (cityscapes_score.py,
+  kitti_score.py) where the source names its benchmark and the ground truth is there.
+"""
 import math
 import os
 
@@ -6,19 +17,28 @@ import numpy as np
 from tqdm import tqdm
 
 import metrics
+import resizing
 import sources
+from benchmarks import OfficialScore, source_benchmark
 from errors import UserError
 from files import make_directory, write_json
+from images import read_image
 from labels import labels_to_class_map
+from prediction import Predictor
+from streams import background, batched
 
 METRICS_FILE = 'metrics.json'
 
 
 def load_validation_source(settings, data_source=None, data_dir=None):
-    """Return the run's data source (or `data_source`), loaded with the run's split."""
+    """Return the run's data source (or `data_source`), loaded with the run's split; a
+    `data_dir` other than the run's is scored whole (it needs no training files)."""
     name = data_source or settings.data_source
     directory = data_dir or settings.data_dir
-    source = sources.load_source_data(name, directory, settings.valid_fraction, settings.seed)
+    whole = bool(data_dir) and (os.path.realpath(data_dir) !=
+                                os.path.realpath(settings.data_dir or ''))
+    source = sources.load_source_data(name, directory, settings.valid_fraction, settings.seed,
+                                      validation_only=whole)
     if source.num_classes != settings.num_classes:
         raise UserError(f'{name} has {source.num_classes} classes, the run was trained '
                         f'for {settings.num_classes}')
@@ -27,34 +47,100 @@ def load_validation_source(settings, data_source=None, data_dir=None):
     return source
 
 
-def score(session, model, source, batch_size, name='the data source'):
-    """Return the metrics dict of the model on the source's validation split."""
-    confusion = metrics.ConfusionMatrix(source.num_classes)
-    max_f = metrics.MaxF() if source.num_classes == 2 else None
+class Scores:
+    """A confusion matrix and, for two classes, MaxF over the road probability."""
+
+    def __init__(self, num_classes):
+        self.confusion = metrics.ConfusionMatrix(num_classes)
+        self.max_f = metrics.MaxF() if num_classes == 2 else None
+
+    def update(self, truth, classes, probability=None):
+        """Add a class map and, for two classes, class 1's probability."""
+        self.confusion.update(truth, classes)
+        if self.max_f and probability is not None:
+            self.max_f.update(truth, probability)
+
+    def result(self, names, label_ids=None):
+        """Return the metrics dict: pixels, pixel accuracy, IoU per class and mean; for
+        two classes precision, recall, F1 and MaxF; the 19-class Cityscapes mean where
+        `label_ids` are given."""
+        confusion = self.confusion
+        result = {'pixels': int(confusion.matrix.sum()),
+                  'pixel_accuracy': confusion.pixel_accuracy(), 'mean_iou': confusion.mean_iou(),
+                  'iou': dict(zip(names, confusion.iou().tolist()))}
+        if self.max_f:
+            result.update(metrics.binary_scores(confusion))
+            if self.max_f.positives.sum() + self.max_f.negatives.sum():
+                best = self.max_f.result()
+                result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
+        if label_ids is not None:
+            result['cityscapes19_mean_iou'] = metrics.cityscapes_benchmark(confusion,
+                                                                          label_ids)[1]
+        return result
+
+
+def score_generator(session, model, source, batch_size, name):
+    """Return {'training_size': metrics} from the source's validation generator."""
+    scores = Scores(source.num_classes)
     with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
         for images, labels in sources.split_batches(source, name, 'validation', batch_size):
             softmax, classes = session.run([model.softmax, model.classes],
                                            {model.image_input: images, model.keep_prob: 1.0})
-            truth = labels_to_class_map(labels)
-            confusion.update(truth, classes)
-            if max_f:
-                max_f.update(truth, softmax[..., 1])
+            scores.update(labels_to_class_map(labels), classes, softmax[..., 1])
             bar.update(len(images))
-    names = sources.class_names(source)
-    result = {'images': int(source.num_validation), 'pixels': int(confusion.matrix.sum()),
-              'pixel_accuracy': confusion.pixel_accuracy(), 'mean_iou': confusion.mean_iou(),
-              'iou': dict(zip(names, confusion.iou().tolist()))}
-    if max_f:
-        result.update(metrics.binary_scores(confusion))
-        best = max_f.result()
-        result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
-    label_ids = sources.optional(source, 'label_ids')
-    if label_ids is not None:
-        by_id, mean = metrics.cityscapes_benchmark(confusion, label_ids)
-        id_names = dict(zip((int(i) for i in label_ids), names))
-        result['cityscapes'] = {'mean_iou': mean,
-                                'iou': {id_names[i]: v for i, v in by_id.items()}}
+    return {'training_size': scores.result(sources.class_names(source),
+                                           sources.optional(source, 'label_ids'))}
+
+
+def read_validation_pair(source, predictor, official, pair):
+    """Return (pair, prepared photo, class map, official ground truth) of a validation pair."""
+    image_path, label_path = pair
+    image = read_image(image_path)
+    truth = source.read_label(label_path)
+    if truth.shape != image.shape[:2]:
+        raise UserError(f'{label_path} is {truth.shape[1]}x{truth.shape[0]} but its photo is '
+                        f'{image.shape[1]}x{image.shape[0]}')
+    official_truth = official.truth(label_path) if official else None
+    return pair, predictor.prepare(image), truth, official_truth
+
+
+def score_files(predictor, source, batch_size, image_size, input_scale):
+    """Return the full-resolution, training-size (at the default input scale) and
+    official scores, reading the validation files (in a thread) at their own size."""
+    benchmark = source_benchmark(source, sources.optional)
+    official = OfficialScore(benchmark) if benchmark else None
+    full, small = Scores(source.num_classes), Scores(source.num_classes)
+    reads = (read_validation_pair(source, predictor, official, pair)
+             for pair in source.valid_files)
+    with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
+        for batch in batched(background(reads), batch_size):
+            for (pair, _, truth, official_truth), prediction in zip(
+                    batch, predictor.predict([item[1] for item in batch])):
+                full.update(truth, prediction.classes, prediction.probability)
+                if input_scale is None:
+                    small.update(resizing.resize_nearest(truth, image_size),
+                                 prediction.network_classes)
+                if official:
+                    official.update(pair[1], official_truth, prediction)
+            bar.update(len(batch))
+    names, label_ids = sources.class_names(source), sources.optional(source, 'label_ids')
+    result = {'full_resolution': full.result(names, label_ids)}
+    if input_scale is None:
+        result['training_size'] = small.result(names, label_ids)
+    if official:
+        report_missing_truth(official)
+        if official.result() is not None:
+            result[official.key] = official.result()
     return result
+
+
+def report_missing_truth(official):
+    """Print one `[i]` line when the official score cannot be given for want of files."""
+    if official.missing:
+        print(f'[i] No official {official.benchmark.name} score: '
+              f'{len(official.missing)} validation label(s) lack the ground truth it needs '
+              f'(e.g. {os.path.basename(official.missing[0])}; Cityscapes needs the '
+              '*_gtFine_labelIds.png files)')
 
 
 def json_ready(value):
@@ -66,29 +152,73 @@ def json_ready(value):
     return value
 
 
-def print_metrics(result):
-    """Print the metrics as [i] lines."""
-    print(f'[i] {result["images"]} images: pixel accuracy {result["pixel_accuracy"]:.4f}, '
-          f'mean IoU {result["mean_iou"]:.4f}')
-    for name, value in result['iou'].items():
-        print(f'[i]   {name:<20s} {"-" if np.isnan(value) else f"{value:.4f}"}')
-    if 'max_f' in result:
-        print(f'[i] precision {result["precision"]:.4f}, recall {result["recall"]:.4f}, F1 '
-              f'{result["f1"]:.4f}, MaxF {result["max_f"]:.4f} at threshold '
-              f'{result["max_f_threshold"]:.4f}')
-    if 'cityscapes' in result:
-        print(f'[i] Cityscapes benchmark (19 classes) mean IoU '
-              f'{result["cityscapes"]["mean_iou"]:.4f}')
+def format_value(value):
+    """Return a score for printing: 4 decimals, '-' for none."""
+    return '-' if value is None or np.isnan(value) else f'{value:.4f}'
+
+
+def print_scores(title, scores):
+    """Print one block of project scores as [i] lines."""
+    print(f'[i] {title}: pixel accuracy {format_value(scores["pixel_accuracy"])}, mean IoU '
+          f'{format_value(scores["mean_iou"])}')
+    for name, value in scores['iou'].items():
+        print(f'[i]   {name:<20s} {format_value(value)}')
+    if 'precision' in scores:
+        print(f'[i]   precision {format_value(scores["precision"])}, recall '
+              f'{format_value(scores["recall"])}, F1 {format_value(scores["f1"])}, MaxF '
+              f'{format_value(scores.get("max_f"))} at threshold '
+              f'{format_value(scores.get("max_f_threshold"))}')
+    if 'cityscapes19_mean_iou' in scores:
+        print(f'[i]   mean IoU over the 19 Cityscapes benchmark classes at this size (not the '
+              f'official score): {format_value(scores["cityscapes19_mean_iou"])}')
+
+
+def print_metrics(result, image_size):
+    """Print every score as [i] lines, each saying which it is."""
+    print(f'[i] {result["images"]} validation images')
+    if 'full_resolution' in result:
+        print_scores("This project's score at each photo's own size", result['full_resolution'])
+    if 'training_size' in result:
+        print_scores(f"This project's score at the training size {image_size[0]}x"
+                     f"{image_size[1]} (not a benchmark's)", result['training_size'])
+    if 'cityscapes_official' in result:
+        official = result['cityscapes_official']
+        print('[i] Cityscapes official score (as cityscapesscripts\' '
+              'evalPixelLevelSemanticLabeling, at full resolution): IoU class '
+              f'{format_value(official["iou_class"])}, iIoU class '
+              f'{format_value(official["iiou_class"])}, IoU category '
+              f'{format_value(official["iou_category"])}, iIoU category '
+              f'{format_value(official["iiou_category"])}')
+    for category, scores in result.get('kitti_official', {}).items():
+        print(f'[i] KITTI Road official score (as the devkit\'s evaluateRoad, perspective '
+              f'images) {category}: MaxF {format_value(scores["max_f"])}, AP '
+              f'{format_value(scores["ap"])}, precision {format_value(scores["precision"])}, '
+              f'recall {format_value(scores["recall"])}, FPR {format_value(scores["fpr"])}, '
+              f'FNR {format_value(scores["fnr"])} at threshold '
+              f'{format_value(scores["threshold"])}')
 
 
 def evaluate(session, model, settings, checkpoint, output_dir, batch_size, data_source=None,
-             data_dir=None):
+             data_dir=None, input_scale=None):
     """Score the restored model, print the metrics and write `output_dir`/metrics.json;
-    return them. `data_source` and `data_dir` replace the run's own."""
+    return them. `data_source` and `data_dir` replace the run's own; `input_scale` as in
+    prediction.Predictor."""
     source = load_validation_source(settings, data_source, data_dir)
-    result = score(session, model, source, batch_size, data_source or settings.data_source)
-    result['checkpoint'] = os.path.basename(checkpoint)
-    print_metrics(result)
+    name = data_source or settings.data_source
+    if (sources.optional(source, 'valid_files') is None
+            or sources.optional(source, 'read_label') is None):
+        if input_scale is not None:
+            raise UserError(f'{name} gives no label files, so it is scored at the training '
+                            'size only: --input-scale does not apply')
+        result = score_generator(session, model, source, batch_size, name)
+    else:
+        # For two classes, class 1's probability gives MaxF (and KITTI's confidence).
+        predictor = Predictor(session, model, settings.image_size, input_scale,
+                              probability_of=1 if source.num_classes == 2 else None)
+        result = score_files(predictor, source, batch_size, settings.image_size, input_scale)
+    result.update(images=int(source.num_validation), checkpoint=os.path.basename(checkpoint),
+                  input_scale=input_scale)
+    print_metrics(result, settings.image_size)
     make_directory(output_dir, 'metrics folder')
     path = os.path.join(output_dir, METRICS_FILE)
     write_json(path, json_ready(result))

@@ -10,11 +10,12 @@ import tensor_names as names
 from errors import UserError
 
 
-def export_saved_model(checkpoint, settings, export_dir):
+def export_saved_model(checkpoint, settings, export_dir, input_scale=None):
     """Write a SavedModel whose `serving_default` signature segments BGR images.
 
     In: `images`, float32 [B, H, W, 3], BGR 0..255, any H and W. Out: `classes`, int32
-    [B, H, W], and `probabilities`, float32 [B, H, W, num_classes], at the input's size.
+    [B, H, W], and `probabilities`, float32 [B, H, W, num_classes], at the input's size,
+    computed as infer.py computes them (prediction.py), at `input_scale` if given.
     """
     if os.path.exists(export_dir) and not os.path.isdir(export_dir):
         raise UserError(f'--export {export_dir} is a file: give a new folder')
@@ -25,7 +26,7 @@ def export_saved_model(checkpoint, settings, export_dir):
     # nothing that a retry would refuse.
     temporary = f'{export_dir.rstrip(os.sep)}.part-{os.getpid()}'
     try:
-        write_saved_model(checkpoint, settings, temporary)
+        write_saved_model(checkpoint, settings, temporary, input_scale)
         if os.path.isdir(export_dir):
             os.rmdir(export_dir)          # empty, checked above
         os.rename(temporary, export_dir)
@@ -37,24 +38,22 @@ def export_saved_model(checkpoint, settings, export_dir):
           'classes, probabilities)')
 
 
-def write_saved_model(checkpoint, settings, export_dir):
+def write_saved_model(checkpoint, settings, export_dir, input_scale=None):
     """Write the SavedModel of `export_saved_model` into `export_dir`, which must not exist."""
-    width, height = settings.image_size
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name='images')
-        input_size = tf.shape(images)[1:3]
-        resized = resizing_tf.resize_photos(images, (height, width))
+        network_input, valid = resizing_tf.network_input(images, settings.image_size,
+                                                         input_scale)
         with runs.restoring(checkpoint):
             saver = tf.train.import_meta_graph(
                 checkpoint + '.meta', clear_devices=True,
-                input_map={f'{names.IMAGE_INPUT}:0': resized,
+                input_map={f'{names.IMAGE_INPUT}:0': network_input,
                            f'{names.KEEP_PROB}:0': tf.constant(1.0)})
             saver.restore(session, checkpoint)
-        softmax = names.tensor(graph, names.SOFTMAX)
-        classes = names.tensor(graph, names.CLASSES)
-        probabilities = tf.image.resize(softmax, input_size, method='bilinear')
-        full_classes = resizing_tf.resize_nearest(classes, input_size)
+        softmax = names.tensor(graph, names.SOFTMAX)[:, :valid[0], :valid[1]]
+        probabilities = resizing_tf.resize_probabilities(softmax, tf.shape(images)[1:3])
+        full_classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         signature = tf.saved_model.signature_def_utils.predict_signature_def(
             inputs={'images': images},
             outputs={'classes': full_classes,

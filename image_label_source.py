@@ -30,11 +30,13 @@ class ImageLabelSource:
     class_names = []
     ignores_pixels = False
     unknown_class = -1  # class of colours outside label_colors; -1 is an all-zero row
+    benchmark = None    # 'cityscapes' or 'kitti_road' (see benchmarks.py)
 
     def __init__(self):
         self.seed = 0  # main.py sets it from --seed; drives the split, shuffles and flips
         self.epoch = 0  # number of the next training epoch: each has its own shuffle
         self.num_workers = None  # None: up to batches.MAX_WORKERS, one per core
+        self.validation_only = False  # True: no training split; every sample is scored
         self.train_files, self.valid_files = [], []
         self.num_training = self.num_validation = 0
 
@@ -47,8 +49,16 @@ class ImageLabelSource:
         none or the directory is missing."""
         check_valid_fraction(valid_fraction)
         check_seed(self.seed)
-        train, valid = self.find_samples(os.path.expanduser(str(data_dir)), valid_fraction)
-        if not train:
+        data_dir = os.path.expanduser(str(data_dir))
+        if self.validation_only:
+            # The data's own validation split where it has one, else every labelled pair.
+            train, valid = self.find_samples(data_dir, 0.0)
+            train, valid = [], sorted(valid or train)
+            if not valid:
+                raise UserError(f'no usable samples to score in {data_dir}')
+        else:
+            train, valid = self.find_samples(data_dir, valid_fraction)
+        if not train and not self.validation_only:
             raise UserError(f'no usable training samples in {data_dir}')
         self.train_files, self.valid_files = list(train), list(valid)
         self.num_training, self.num_validation = len(self.train_files), len(self.valid_files)
@@ -74,13 +84,20 @@ class ImageLabelSource:
                         f'holds a colour of this source (B, G, R: {colours}), so every pixel '
                         'would be "don\'t care": are these the right label files?')
 
+    def read_label(self, label_path, size=None):
+        """Return the class map [H, W] of a label file (-1: don't care), resized by nearest
+        neighbour to `size` (width, height) if given, else at the file's size."""
+        label = read_image(label_path)
+        if size is not None:
+            label = resizing.resize_label(label, size)
+        return labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
+
     def load_sample(self, files, flip=False):
         """Return one sample from its (image, label) files: float32 BGR image [H, W, 3] and
         float32 one-hot labels [H, W, num_classes] at image_size, mirrored if `flip`."""
         image_path, label_path = files
         image = resizing.resize_photo(read_image(image_path), self.image_size)
-        label = resizing.resize_label(read_image(label_path), self.image_size)
-        classes = labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
+        classes = self.read_label(label_path, self.image_size)
         if flip:
             image, classes = image[:, ::-1], classes[:, ::-1]
         return image.astype(np.float32), labels.one_hot(classes, self.num_classes)

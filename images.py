@@ -18,8 +18,9 @@ def quiet_opencv():
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
-def read_image(path):
-    """Return a photo or a colour label as uint8 BGR [H, W, 3].
+def read_image(path, unchanged=False):
+    """Return a photo or a colour label as uint8 BGR [H, W, 3]; with `unchanged`, the
+    file's own channels and depth (a label-id or 16-bit instance-id PNG as [H, W]).
 
     Raises `UserError` naming the file when it is missing, empty, truncated or not an image.
     """
@@ -30,7 +31,7 @@ def read_image(path):
     image = None
     if data.size:
         try:
-            image = cv2.imdecode(data, READ_FLAGS)
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED if unchanged else READ_FLAGS)
         except cv2.error:
             image = None
     if image is None:

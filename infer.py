@@ -4,8 +4,9 @@
     python infer.py --name runs/kitti --evaluate
     python infer.py --name runs/kitti --export exported/
 
-Each painted output has its input's resolution: the image is resized to the run's image
-size for the network and the class map is resized back by nearest neighbour.
+Each painted output has its input's resolution: the network sees the photo at the run's
+image size (or scaled by --input-scale), and its class probabilities are resized back to the
+photo's size bilinearly before the argmax (prediction.py).
 """
 import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
@@ -20,9 +21,12 @@ import painting
 import precision
 import run_settings
 import runs
+import sources
+from benchmarks import source_benchmark
 from errors import ArgumentParser, UserError, run_script
 from fcnvgg import FCNVGG
 from files import require_folder_or_nothing
+from prediction import Predictor, check_input_scale
 
 
 def parse_args(argv=None):
@@ -56,7 +60,13 @@ def parse_args(argv=None):
         'pixel accuracy, per-class IoU, mIoU; precision, recall, F1 and MaxF for two classes; '
         'the official Cityscapes score where the source gives label ids')
     add('--export', metavar='DIR', help='write a TF SavedModel with a serving signature '
-        '(BGR images of any size in; class map and probabilities out)')
+        '(BGR images of any size in; class map and probabilities out, at the input size)')
+    add('--input-scale', type=float, metavar='S', help="run the network on each photo scaled "
+        "by S (1: native resolution), padded to a multiple of 32; default: the run's image "
+        'size, as trained')
+    add('--benchmark-results', metavar='DIR', help="also write each painted photo's "
+        "benchmark file at its original size: Cityscapes label-id PNGs under DIR/<city>/, "
+        'KITTI Road confidence PNGs <cat>_road_<n>.png')
     return parser.parse_args(argv)
 
 
@@ -80,9 +90,13 @@ def validate_args(args):
         raise UserError('--samples-dir needs --output-dir for the painted outputs')
     if args.batch_size < 1:
         raise UserError('--batch-size must be at least 1')
+    check_input_scale(args.input_scale)
+    if args.benchmark_results and not args.samples_dir:
+        raise UserError('--benchmark-results needs --samples-dir: the photos to write them for')
     if args.samples_dir and not os.path.exists(args.samples_dir):
         raise UserError(f'--samples-dir {args.samples_dir} does not exist')
-    for flag, path in (('--output-dir', args.output_dir), ('--export', args.export)):
+    for flag, path in (('--output-dir', args.output_dir), ('--export', args.export),
+                       ('--benchmark-results', args.benchmark_results)):
         if path:
             require_folder_or_nothing(path, flag)
     if args.samples_dir and args.output_dir:
@@ -93,7 +107,21 @@ def validate_args(args):
 def paint_options(args):
     """Return the PaintOptions the command line asks for."""
     return painting.PaintOptions(args.output_dir, args.batch_size, args.masks, args.recursive,
-                                 args.skip_existing, args.shard, args.overwrite)
+                                 args.skip_existing, args.shard, args.overwrite,
+                                 args.benchmark_results)
+
+
+def run_benchmark(settings, wanted):
+    """Return the run's data source's `benchmarks.Benchmark` if `wanted`, else None;
+    `UserError` when the source has no benchmark format."""
+    if not wanted:
+        return None
+    benchmark = source_benchmark(sources.load_data_source(settings.data_source),
+                                 sources.optional)
+    if benchmark is None:
+        raise UserError(f'the data source {settings.data_source} has no benchmark format: '
+                        '--benchmark-results applies to cityscapes and kitti runs')
+    return benchmark
 
 
 def main(argv=None):
@@ -103,6 +131,7 @@ def main(argv=None):
     validate_args(args)
     settings = run_settings.read_settings(args.name)
     checkpoint = runs.select_checkpoint(args.name, args.checkpoint)
+    benchmark = run_benchmark(settings, args.benchmark_results)
     mode = precision.resolve(args.precision or settings.precision)
     print(f'[i] Run {args.name}, checkpoint {os.path.basename(checkpoint)}, precision {mode}')
 
@@ -114,15 +143,16 @@ def main(argv=None):
         model.build_from_metagraph(checkpoint + '.meta', checkpoint,
                                    bf16_weights=mode == 'bf16')
         if args.samples_dir:
-            painter = painting.Painter(session, model, settings.image_size,
-                                       settings.label_colors)
+            predictor = Predictor(session, model, settings.image_size, args.input_scale,
+                                  benchmark.probability_of() if benchmark else None)
+            painter = painting.Painter(predictor, settings.label_colors, benchmark)
             skipped = painting.paint(painter, args.samples_dir, paint_options(args))
         if args.evaluate:
             evaluation.evaluate(session, model, settings, checkpoint,
                                 args.output_dir or args.name, args.batch_size,
-                                args.data_source, args.data_dir)
+                                args.data_source, args.data_dir, args.input_scale)
     if args.export:
-        export.export_saved_model(checkpoint, settings, args.export)
+        export.export_saved_model(checkpoint, settings, args.export, args.input_scale)
     return 1 if skipped else 0
 
 

@@ -4,9 +4,7 @@ Reading and writing run in threads beside the network; every output is written u
 temporary name and renamed, so an interruption never leaves half a file.
 """
 import os
-import queue
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -19,11 +17,10 @@ import drawing
 import files
 import images
 from errors import UserError
-from resizing_tf import PhotoResizer
+from streams import background, batched
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
 VIDEO_FOURCC = {'.mp4': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG', '.mkv': 'XVID'}
-PREFETCH = 8          # items read ahead of the network
 
 
 @dataclass(frozen=True)
@@ -37,33 +34,54 @@ class PaintOptions:
     skip_existing: bool = False
     shard: Optional[Tuple[int, int]] = None   # (k, n): only the k-th of n parts
     overwrite: bool = False               # replace outputs that already exist
+    benchmark_dir: Optional[str] = None   # where the benchmark's submission files go
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files painting one input writes."""
+
+    overlay: str
+    masks: Optional[Tuple[str, str]] = None   # class indices, class colours
+    benchmark: Optional[str] = None           # the benchmark's submission file
+
+    def paths(self):
+        """Return every path, the overlay first."""
+        return [self.overlay, *(self.masks or ()), *([self.benchmark] if self.benchmark else [])]
 
 
 class Painter:
-    """A restored model and what drawing its class maps needs."""
+    """A `prediction.Predictor` and what drawing its class maps needs."""
 
-    def __init__(self, session, model, image_size, label_colors):
-        self.session, self.model = session, model
-        self.prepare = PhotoResizer(session, image_size)
+    def __init__(self, predictor, label_colors, benchmark=None):
+        self.predictor = predictor
         self.colors = label_colors
+        self.benchmark = benchmark     # a benchmarks.Benchmark, for submission files
+
+    def prepare(self, image):
+        """Return a photo made ready for the network (`prediction.Prepared`)."""
+        return self.predictor.prepare(image)
 
     def classify(self, prepared):
-        """Return the class maps [B, H, W] of a list of prepared images."""
-        return self.session.run(self.model.classes, {self.model.image_input: np.stack(prepared),
-                                                     self.model.keep_prob: 1.0})
+        """Return the `prediction.Prediction` of each prepared photo."""
+        return self.predictor.predict(prepared)
 
-    def draw(self, image, classes):
-        """Return (class map, colour mask, overlay), all at the image's resolution."""
-        return drawing.draw_at_photo_size(image, classes, self.colors)
+    def draw(self, image, prediction):
+        """Return (colour mask, overlay) at the photo's resolution."""
+        return drawing.draw_classes(image, prediction.classes, self.colors)
 
-    def write(self, image, classes, paths):
-        """Write the overlay and, when asked, the class-index and colour masks."""
-        full, colours, overlay = self.draw(image, classes)
-        images.write_image(paths[0], overlay)
-        if len(paths) == 3:
+    def write(self, image, prediction, outputs):
+        """Write the overlay and, when asked, the masks and the benchmark file."""
+        colours, overlay = self.draw(image, prediction)
+        for path in outputs.paths():
+            os.makedirs(os.path.dirname(path) or os.curdir, exist_ok=True)
+        images.write_image(outputs.overlay, overlay)
+        if outputs.masks:
             dtype = np.uint8 if len(self.colors) <= 256 else np.uint16
-            images.write_image(paths[1], full.astype(dtype))
-            images.write_image(paths[2], colours)
+            images.write_image(outputs.masks[0], prediction.classes.astype(dtype))
+            images.write_image(outputs.masks[1], colours)
+        if outputs.benchmark:
+            images.write_image(outputs.benchmark, self.benchmark.submission_image(prediction))
 
 
 def shard(items, k, n):
@@ -81,11 +99,11 @@ def refuse_painting_over_inputs(samples_dir, output_dir, recursive):
                         f'{root} (overwriting them): choose a folder outside it')
 
 
-def refuse_existing_outputs(inputs, options):
+def refuse_existing_outputs(inputs, options, benchmark=None):
     """Raise `UserError` when outputs of `inputs` already exist: files are only replaced
     when the user says so."""
     existing = [path for relative in inputs
-                for path in output_paths(options.output_dir, relative, options.masks)
+                for path in output_paths(options, relative, benchmark).paths()
                 if os.path.exists(path)]
     if existing:
         raise UserError(f'{len(existing)} output(s) already exist in {options.output_dir} '
@@ -108,44 +126,28 @@ def is_video(path):
     return os.path.splitext(path)[1].lower() in VIDEO_FOURCC
 
 
-def output_paths(output_dir, relative, masks):
-    """Return the output files of one input: the overlay, and with `masks` the two masks."""
-    overlay = os.path.join(output_dir, relative)
-    paths = [overlay]
-    if masks and not is_video(relative):
-        stem = os.path.splitext(overlay)[0]
-        paths += [stem + '_classes.png', stem + '_colors.png']
-    return paths
+def output_paths(options, relative, benchmark=None):
+    """Return the `Outputs` of one input: the overlay; for a photo, with `options.masks`
+    the two masks and with `options.benchmark_dir` the benchmark's file."""
+    overlay = os.path.join(options.output_dir, relative)
+    if is_video(relative):
+        return Outputs(overlay)
+    stem = os.path.splitext(overlay)[0]
+    masks = (stem + '_classes.png', stem + '_colors.png') if options.masks else None
+    submission = None
+    if options.benchmark_dir and benchmark:
+        submission = os.path.join(options.benchmark_dir,
+                                  benchmark.submission_path(os.path.basename(relative)))
+    return Outputs(overlay, masks, submission)
 
 
-def background(iterable, depth=PREFETCH):
-    """Yield the items of `iterable`, produced by a thread running up to `depth` ahead."""
-    items, done = queue.Queue(maxsize=depth), object()
-
-    def produce():
-        try:
-            for item in iterable:
-                items.put(item)
-        except BaseException as error:  # handed to the consumer, raised there
-            items.put(error)
-        items.put(done)
-    threading.Thread(target=produce, daemon=True).start()
-    while (item := items.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
-
-def batched(iterable, size):
-    """Yield lists of up to `size` consecutive items."""
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def refuse_photos_without_benchmark_names(photos, benchmark):
+    """Raise `UserError` when a photo's name is not one the benchmark can take."""
+    unnamed = [p for p in photos if benchmark.submission_path(os.path.basename(p)) is None]
+    if unnamed:
+        raise UserError(f'{len(unnamed)} photo(s) are not named as {benchmark.name} photos '
+                        f'({benchmark.expected_names()}), e.g. {unnamed[0]}: their benchmark '
+                        'files could not be matched to the ground truth')
 
 
 def read_photo(painter, root, relative):
@@ -169,11 +171,10 @@ def paint_photos(painter, root, photos, options, bar):
                 tqdm.write(f'[!] skipping {relative}: {why}', file=sys.stderr)
                 skipped.append(relative)
             if readable:
-                classes = painter.classify([prepared for _, _, prepared in readable])
-                for (relative, image, _), class_map in zip(readable, classes):
-                    paths = output_paths(options.output_dir, relative, options.masks)
-                    os.makedirs(os.path.dirname(paths[0]), exist_ok=True)
-                    pending.append(writers.submit(painter.write, image, class_map, paths))
+                predictions = painter.classify([prepared for _, _, prepared in readable])
+                for (relative, image, _), prediction in zip(readable, predictions):
+                    outputs = output_paths(options, relative, painter.benchmark)
+                    pending.append(writers.submit(painter.write, image, prediction, outputs))
             finished = [f for f in pending if f.done()]
             for future in finished:      # a failed write stops the run here, not at the end
                 future.result()
@@ -201,7 +202,7 @@ def paint_video(painter, root, relative, options):
     if not capture.isOpened() or fps <= 0 or min(size) <= 0:
         capture.release()
         return False
-    target = output_paths(options.output_dir, relative, False)[0]
+    target = output_paths(options, relative).overlay
     os.makedirs(os.path.dirname(target), exist_ok=True)
     stem, extension = os.path.splitext(target)
     partial = f'{stem}.part{extension}'
@@ -214,9 +215,9 @@ def paint_video(painter, root, relative, options):
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     with tqdm(total=total, unit='frame', desc=relative, leave=False) as bar:
         for batch in batched(background(video_frames(capture)), options.batch_size):
-            classes = painter.classify([painter.prepare(frame) for frame in batch])
-            for frame, class_map in zip(batch, classes):
-                writer.write(painter.draw(frame, class_map)[2])
+            predictions = painter.classify([painter.prepare(frame) for frame in batch])
+            for frame, prediction in zip(batch, predictions):
+                writer.write(painter.draw(frame, prediction)[1])
             frames += len(batch)
             bar.update(len(batch))
     capture.release()
@@ -241,11 +242,14 @@ def paint(painter, samples_dir, options):
     if options.shard:
         inputs = shard(inputs, *options.shard)
         print(f'[i] Shard {options.shard[0]}/{options.shard[1]}: {len(inputs)} input(s)')
+    if options.benchmark_dir and painter.benchmark:
+        refuse_photos_without_benchmark_names([r for r in inputs if not is_video(r)],
+                                              painter.benchmark)
     done = [r for r in inputs if options.skip_existing and all(
-        os.path.exists(p) for p in output_paths(options.output_dir, r, options.masks))]
+        os.path.exists(p) for p in output_paths(options, r, painter.benchmark).paths())]
     todo = [r for r in inputs if r not in set(done)]
     if not options.overwrite:
-        refuse_existing_outputs(todo, options)
+        refuse_existing_outputs(todo, options, painter.benchmark)
     photos = [r for r in todo if not is_video(r)]
     skipped = []
     with tqdm(total=len(photos), unit='img', desc='painting') as bar:

@@ -1,40 +1,15 @@
 """The resizing of infer.py and of the exported model, as graph ops that give the same pixels.
 
 Photos go to the network's size by area averaging (shrinking) or bilinear interpolation
-(enlarging) with the same TF ops in both; class maps come back by nearest neighbour with the
-index formula of `resizing.nearest_indices`, computed in float64.
+(enlarging) with the same TF ops in both, or are scaled by a factor and padded to a multiple
+of 32 with the mean colour. Class probabilities come back to the photo's size bilinearly
+(half-pixel centres, as `tf.image.resize`), and the class map is their argmax.
 """
 import tensorflow.compat.v1 as tf
 
+from vgg16 import VGG_MEAN_BGR
 
-class PhotoResizer:
-    """Resizes photos for the network with `resize_photos`, in a session's graph."""
-
-    def __init__(self, session, size):
-        self.session = session
-        with session.graph.as_default():
-            self.photo = tf.placeholder(tf.float32, [None, None, 3], name='photo')
-            self.resized = resize_photos(self.photo[None], (size[1], size[0]))[0]
-
-    def __call__(self, image):
-        """Return a uint8 [H, W, 3] photo as float32 at the network's size."""
-        return self.session.run(self.resized, {self.photo: image})
-
-
-def nearest_indices(in_size, out_size):
-    """TF twin of `resizing.nearest_indices` for dynamic sizes."""
-    in_size, out_size = tf.cast(in_size, tf.float64), tf.cast(out_size, tf.float64)
-    centres = (tf.range(out_size, dtype=tf.float64) + 0.5) * in_size / out_size
-    return tf.minimum(tf.cast(tf.floor(centres), tf.int32), tf.cast(in_size, tf.int32) - 1)
-
-
-def resize_nearest(class_maps, size):
-    """TF twin of `resizing.resize_nearest` for a batch [B, H, W] and size (height, width)
-    tensors."""
-    shape = tf.shape(class_maps)
-    rows = nearest_indices(shape[1], size[0])
-    cols = nearest_indices(shape[2], size[1])
-    return tf.gather(tf.gather(class_maps, rows, axis=1), cols, axis=2)
+STRIDE = 32   # the network halves the resolution five times
 
 
 def resize_photos(images, size):
@@ -46,3 +21,43 @@ def resize_photos(images, size):
     return tf.case([(same, lambda: images),
                     (shrinking, lambda: tf.image.resize(images, size, method='area'))],
                    default=lambda: tf.image.resize(images, size, method='bilinear'))
+
+
+def scaled_size(photo_size, scale):
+    """Return the (height, width) int32 tensor of a photo of `photo_size` scaled by `scale`:
+    rounded, at least one pixel."""
+    scaled = tf.round(tf.cast(photo_size, tf.float64) * float(scale))
+    return tf.maximum(tf.cast(scaled, tf.int32), 1)
+
+
+def network_input(images, image_size=None, scale=None):
+    """Return (network input [B, H', W', 3], valid (height, width)) of a batch of photos.
+
+    Without `scale`, the photos are resized to `image_size` (width, height), as the run was
+    trained. With it, they are scaled by `scale` and padded at the bottom and right to a
+    multiple of 32 with the mean colour (zero once the network subtracts it); the valid
+    size is the part the photo covers, which is all that is kept of the network's output.
+    """
+    if scale is None:
+        valid = tf.constant([image_size[1], image_size[0]], tf.int32)
+        return resize_photos(images, valid), valid
+    valid = scaled_size(tf.shape(images)[1:3], scale)
+    resized = resize_photos(images, valid)
+    padded_size = (valid + STRIDE - 1) // STRIDE * STRIDE
+    padding = padded_size - valid
+    mean = tf.constant(VGG_MEAN_BGR, tf.float32)
+    padded = tf.pad(resized - mean, [[0, 0], [0, padding[0]], [0, padding[1]], [0, 0]]) + mean
+    return padded, valid
+
+
+def resize_probabilities(probabilities, size):
+    """Return probabilities [B, h, w, C] resized bilinearly to size (height, width), with
+    half-pixel centres (the values `tf.image.resize` gives in TensorFlow 2)."""
+    return tf.image.resize_bilinear(probabilities, size, half_pixel_centers=True)
+
+
+def upsampled_classes(probabilities, size):
+    """Return the class maps [B, H, W] int32 at size (height, width): the argmax of the
+    probabilities resized bilinearly, so that thin structures keep their true width instead
+    of the blocks a class map enlarged by nearest neighbour would give."""
+    return tf.argmax(resize_probabilities(probabilities, size), axis=-1, output_type=tf.int32)

@@ -1,57 +1,50 @@
 """Cityscapes fine annotations: 29 classes in the official colours and layout.
 
     <data_dir>/leftImg8bit/{train,val}/<city>/<city>_<seq>_<frame>_leftImg8bit.png
+    <data_dir>/gtFine/{train,val}/<city>/<city>_<seq>_<frame>_gtFine_labelIds.png
     <data_dir>/gtFine/{train,val}/<city>/<city>_<seq>_<frame>_gtFine_color.png
 
 The folders may also sit one level down, as the official archives unpack
 (`leftImg8bit_trainvaltest/leftImg8bit`, `gtFine_trainvaltest/gtFine`). `train` is used for
-training and `val` for validation; without a `val` folder, `train` is split by seed.
-Colours outside the table (none in the official files) count as 'unlabeled'.
+training and `val` for validation; without a `val` folder, `train` is split by seed. A folder
+with only `val` can be scored (infer.py --evaluate --data-dir).
+
+Labels are read from the `_labelIds` files where they exist, else from the `_color` files.
+The classes are the official labels with a colour of their own; in the colour files the
+other black void labels read as 'unlabeled', polegroup as 'pole' (same colour). In the
+label-id files those are right: ego vehicle, rectification border, out of roi and static are
+'unlabeled' (black), and polegroup, which the benchmark ignores, is "don't care".
 """
 import functools
 import os
 
+import numpy as np
+
+import cityscapes_labels
 import utils
 
 LAYOUT_HINT = ('download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from '
                'https://www.cityscapes-dataset.com and unpack both into <data_dir>')
 IMAGE_SUFFIX = '_leftImg8bit.png'
-LABEL_SUFFIX = '_gtFine_color.png'
+LABEL_SUFFIXES = ('_gtFine_labelIds.png', '_gtFine_color.png')   # preferred first
 
-# (name, official Cityscapes label id, official RGB colour). 'unlabeled' also stands for the
-# other black void labels (ego vehicle 1, rectification border 2, out of roi 3, static 4);
-# 'pole' covers 'polegroup' (18) and 'car' the license plate, which share their colours.
-LABELS = [
-    ('unlabeled', 0, (0, 0, 0)),
-    ('dynamic', 5, (111, 74, 0)),
-    ('ground', 6, (81, 0, 81)),
-    ('road', 7, (128, 64, 128)),
-    ('sidewalk', 8, (244, 35, 232)),
-    ('parking', 9, (250, 170, 160)),
-    ('rail track', 10, (230, 150, 140)),
-    ('building', 11, (70, 70, 70)),
-    ('wall', 12, (102, 102, 156)),
-    ('fence', 13, (190, 153, 153)),
-    ('guard rail', 14, (180, 165, 180)),
-    ('bridge', 15, (150, 100, 100)),
-    ('tunnel', 16, (150, 120, 90)),
-    ('pole', 17, (153, 153, 153)),
-    ('traffic light', 19, (250, 170, 30)),
-    ('traffic sign', 20, (220, 220, 0)),
-    ('vegetation', 21, (107, 142, 35)),
-    ('terrain', 22, (152, 251, 152)),
-    ('sky', 23, (70, 130, 180)),
-    ('person', 24, (220, 20, 60)),
-    ('rider', 25, (255, 0, 0)),
-    ('car', 26, (0, 0, 142)),
-    ('truck', 27, (0, 0, 70)),
-    ('bus', 28, (0, 60, 100)),
-    ('caravan', 29, (0, 0, 90)),
-    ('trailer', 30, (0, 0, 110)),
-    ('train', 31, (0, 80, 100)),
-    ('motorcycle', 32, (0, 0, 230)),
-    ('bicycle', 33, (119, 11, 32)),
-]
+# Every official label whose colour no label before it has: 29 of them.
+_COLOURED = {}
+for _label in cityscapes_labels.LABELS:
+    _COLOURED.setdefault(_label.color, _label)
+LABELS = [(label.name, label.id, label.color) for label in _COLOURED.values()]
+
+
+def id_lookup(label_ids, unknown=-1):
+    """Return a table from label id (0..255) to class index of `label_ids`: black void
+    labels to class 0 ('unlabeled'), every other id without a class to `unknown`."""
+    table = np.full(256, unknown, np.int32)
+    black = [l.id for l in cityscapes_labels.LABELS if l.color == (0, 0, 0) and l.id >= 0]
+    table[black] = 0
+    for index, label_id in enumerate(label_ids):
+        table[label_id] = index
+    return table
+
 
 class Cityscapes(utils.ImageLabelSource):
     """Cityscapes with the 29 classes of the colour annotations."""
@@ -62,6 +55,19 @@ class Cityscapes(utils.ImageLabelSource):
     label_ids = [label_id for _, label_id, _ in LABELS]
     label_colors = {index: (b, g, r) for index, (_, _, (r, g, b)) in enumerate(LABELS)}
     unknown_class = 0  # 'unlabeled'
+    ignores_pixels = True   # polegroup in the label-id files
+    benchmark = 'cityscapes'
+
+    def read_label(self, label_path, size=None):
+        """Return the class map of a label-id or colour file (see the module's note)."""
+        if not label_path.endswith(LABEL_SUFFIXES[0]):
+            return super().read_label(label_path, size)
+        label_ids = utils.read_image(label_path, unchanged=True)
+        if label_ids.ndim != 2:
+            raise utils.UserError(f'{label_path} is not a one-channel label-id image')
+        if size is not None:
+            label_ids = utils.resize_label(label_ids, size)
+        return id_lookup(self.label_ids)[label_ids]
 
     def find_samples(self, data_dir, valid_fraction):
         """Training pairs from train/, validation pairs from val/ (or a split of train/)."""
@@ -69,22 +75,25 @@ class Cityscapes(utils.ImageLabelSource):
         images_dir = find_subdir(data_dir, 'leftImg8bit')
         labels_dir = find_subdir(data_dir, 'gtFine')
         label_for = functools.partial(label_path, images_dir, labels_dir)
-        train_images = utils.find_files(os.path.join(images_dir, 'train'), IMAGE_SUFFIX, True)
-        if not train_images:
-            raise utils.UserError(f'no *{IMAGE_SUFFIX} photos under '
-                                  f'{os.path.join(images_dir, "train")}; {LAYOUT_HINT}')
-        train = utils.collect_samples(train_images, label_for, 'Cityscapes train')
-        if not train:
-            raise utils.UserError(f'none of the {len(train_images)} training photos has a '
-                                  f'readable *{LABEL_SUFFIX} under {labels_dir}; {LAYOUT_HINT}')
-        valid_images = utils.find_files(os.path.join(images_dir, 'val'), IMAGE_SUFFIX, True)
-        if not valid_images:
+        found = {split: utils.find_files(os.path.join(images_dir, split), IMAGE_SUFFIX, True)
+                 for split in ('train', 'val')}
+        if not found['train'] and not found['val']:
+            raise utils.UserError(f'no *{IMAGE_SUFFIX} photos under {images_dir}/train or '
+                                  f'/val; {LAYOUT_HINT}')
+        pairs = {split: utils.collect_samples(paths, label_for, f'Cityscapes {split}')
+                 for split, paths in found.items()}
+        for split, paths in found.items():
+            if paths and not pairs[split]:
+                raise utils.UserError(f'none of the {len(paths)} {split} photos has a readable '
+                                      f'label (*{LABEL_SUFFIXES[0]} or *{LABEL_SUFFIXES[1]}) '
+                                      f'under {labels_dir}; {LAYOUT_HINT}')
+        if not found['val']:
             print(f'[i] Cityscapes: no val/ photos, so {valid_fraction:.0%} of train/ is held '
                   f'out for validation')
-            return utils.split_samples(train, valid_fraction, self.seed)
-        print('[i] Cityscapes: training on train/, validating on val/ (the official split; '
-              'the validation fraction does not apply)')
-        return sorted(train), utils.collect_samples(valid_images, label_for, 'Cityscapes val')
+            return utils.split_samples(pairs['train'], valid_fraction, self.seed)
+        print('[i] Cityscapes: validating on val/ (the official split; the validation '
+              'fraction does not apply)')
+        return sorted(pairs['train']), pairs['val']
 
 
 def find_subdir(data_dir, name):
@@ -97,10 +106,15 @@ def find_subdir(data_dir, name):
 
 
 def label_path(images_dir, labels_dir, image_path):
-    """Path of the colour label of a photo: same split and city, _gtFine_color.png."""
+    """Path of the label of a photo (same split and city): its _gtFine_labelIds.png if it
+    exists, else its _gtFine_color.png."""
     relative = os.path.relpath(image_path, images_dir)
     folder, name = os.path.split(relative)
-    return os.path.join(labels_dir, folder, name[:-len(IMAGE_SUFFIX)] + LABEL_SUFFIX)
+    stem = os.path.join(labels_dir, folder, name[:-len(IMAGE_SUFFIX)])
+    for suffix in LABEL_SUFFIXES:
+        if os.path.isfile(stem + suffix):
+            return stem + suffix
+    return stem + LABEL_SUFFIXES[1]
 
 
 def get_source():

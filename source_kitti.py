@@ -30,6 +30,7 @@ class KittiRoad(utils.ImageLabelSource):
     # does not use, becomes an all-zero row that training and metrics leave out.
     ignores_pixels = True
     unknown_class = -1
+    benchmark = 'kitti_road'   # class 1 is road: its probability is the submitted confidence
 
     def find_samples(self, data_dir, valid_fraction):
         """Pair every training photo with its road label, then split by seed."""

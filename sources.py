@@ -30,6 +30,10 @@ OPTIONAL = {
     'epoch': None,            # set to the next epoch's number when a run resumes
     'train_files': None,      # [(image path, label path)] of the training split
     'valid_files': None,      # the same for the validation split
+    'read_label': None,       # read_label(label path) -> class map [H, W] at the file's
+                              # size (-1: don't care), for scores at each photo's size
+    'benchmark': None,        # 'cityscapes' or 'kitti_road': official score, submissions
+    'validation_only': None,  # set True before load_data: every sample is for scoring
 }
 # Optional attributes of what a generator call returns (utils.EpochBatches has both), which
 # let check_data_source.py name the file of a bad sample and un-mirror its coordinates.
@@ -105,14 +109,18 @@ def load_data_source(name):
     return source
 
 
-def load_source_data(name, data_dir, valid_fraction, seed=0):
+def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=False):
     """Return data source `name` with its data loaded from `data_dir` and checked.
 
-    The source's optional `seed` (split, shuffles, flips) is set first. A bare-contract
-    source's OSError (a missing folder, say) becomes one `UserError` line.
+    The source's optional `seed` (split, shuffles, flips) is set first, and with
+    `validation_only` its optional `validation_only`: the folder is only to be scored, so
+    it needs no training files. A bare-contract source's OSError (a missing folder, say)
+    becomes one `UserError` line.
     """
     source = load_data_source(name)
     set_optional(source, 'seed', seed)
+    if validation_only:
+        set_optional(source, 'validation_only', True)
     try:
         source.load_data(data_dir, valid_fraction)
     except UserError:

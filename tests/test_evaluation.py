@@ -40,7 +40,8 @@ def test_evaluate_equals_independent_computation_on_written_masks(trained_run, t
     assert painted.returncode == 0, painted.stderr[-2000:]
     evaluated = infer('--name', run_dir, '--evaluate', '--output-dir', tmp_path / 'eval')
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    result = json.load(open(tmp_path / 'eval' / 'metrics.json'))
+    everything = json.load(open(tmp_path / 'eval' / 'metrics.json'))
+    result = everything['full_resolution']
     truth, predicted = [], []
     for image, label in files:
         stem = os.path.splitext(os.path.basename(image))[0]
@@ -58,5 +59,8 @@ def test_evaluate_equals_independent_computation_on_written_masks(trained_run, t
     for name, value in ious.items():
         assert result['iou'][name] == (pytest.approx(value, abs=1e-12) if value is not None
                                        else None)
-    assert 'max_f' not in result and 'cityscapes' not in result
-    assert f'mean IoU {result["mean_iou"]:.4f}' in evaluated.stdout
+    assert 'max_f' not in result and 'cityscapes19_mean_iou' not in result
+    assert set(everything) == {'full_resolution', 'training_size', 'images', 'checkpoint',
+                               'input_scale'}
+    assert f"own size: pixel accuracy {result['pixel_accuracy']:.4f}, mean IoU " \
+        f"{result['mean_iou']:.4f}" in evaluated.stdout

@@ -4,16 +4,32 @@ import os
 import pytest
 
 import painting
+from benchmarks import Benchmark
 from errors import UserError
 
 
 def test_outputs_keep_the_inputs_relative_names(tmp_path):
     out = str(tmp_path / 'out')
-    assert painting.output_paths(out, os.path.join('day', 'a.jpg'), masks=True) == [
+    options = painting.PaintOptions(out, masks=True)
+    assert painting.output_paths(options, os.path.join('day', 'a.jpg')).paths() == [
         os.path.join(out, 'day', 'a.jpg'), os.path.join(out, 'day', 'a_classes.png'),
         os.path.join(out, 'day', 'a_colors.png')]
-    assert painting.output_paths(out, 'drive.mp4', masks=True) == [os.path.join(out,
+    assert painting.output_paths(options, 'drive.mp4').paths() == [os.path.join(out,
                                                                                 'drive.mp4')]
+
+
+def test_benchmark_files_are_named_as_each_benchmark_looks_them_up(tmp_path):
+    options = painting.PaintOptions(str(tmp_path / 'out'), benchmark_dir='results')
+    cityscapes = Benchmark('cityscapes', tuple(range(29)))
+    photo = os.path.join('val', 'lindau', 'lindau_000001_000019_leftImg8bit.png')
+    assert painting.output_paths(options, photo, cityscapes).benchmark == os.path.join(
+        'results', 'lindau', 'lindau_000001_000019_leftImg8bit.png')
+    kitti = Benchmark('kitti_road')
+    assert painting.output_paths(options, 'umm_000012.png', kitti).benchmark == os.path.join(
+        'results', 'umm_road_000012.png')
+    assert painting.output_paths(options, 'drive.mp4', kitti).benchmark is None
+    with pytest.raises(UserError, match=r'1 photo\(s\) are not named as kitti_road photos'):
+        painting.refuse_photos_without_benchmark_names(['um_000001.png', 'snow.png'], kitti)
 
 
 @pytest.mark.parametrize('output,recursive,refused', [
