@@ -30,15 +30,14 @@ from streams import background, batched
 METRICS_FILE = 'metrics.json'
 
 
-def load_validation_source(settings, data_source=None, data_dir=None):
-    """Return the run's data source (or `data_source`), loaded with the run's split; a
-    `data_dir` other than the run's is scored whole (it needs no training files)."""
+def load_validation_source(settings, data_source=None, data_dir=None, all_samples=False):
+    """Return the run's data source (or `data_source`) loaded from the run's data (or
+    `data_dir`) with the run's split; a folder without training files is scored whole,
+    and with `all_samples` any folder is."""
     name = data_source or settings.data_source
     directory = data_dir or settings.data_dir
-    whole = bool(data_dir) and (os.path.realpath(data_dir) !=
-                                os.path.realpath(settings.data_dir or ''))
     source = sources.load_source_data(name, directory, settings.valid_fraction, settings.seed,
-                                      validation_only=whole)
+                                      validation_only=all_samples, for_training=False)
     if source.num_classes != settings.num_classes:
         raise UserError(f'{name} has {source.num_classes} classes, the run was trained '
                         f'for {settings.num_classes}')
@@ -119,7 +118,7 @@ def score_files(predictor, source, batch_size, image_size, input_scale):
                 full.update(truth, prediction.classes, prediction.probability)
                 if input_scale is None:
                     small.update(resizing.resize_nearest(truth, image_size),
-                                 prediction.network_classes)
+                                 prediction.network_classes, prediction.network_probability)
                 if official:
                     official.update(pair[1], official_truth, prediction)
             bar.update(len(batch))
@@ -199,11 +198,11 @@ def print_metrics(result, image_size):
 
 
 def evaluate(session, model, settings, checkpoint, output_dir, batch_size, data_source=None,
-             data_dir=None, input_scale=None):
+             data_dir=None, input_scale=None, all_samples=False):
     """Score the restored model, print the metrics and write `output_dir`/metrics.json;
     return them. `data_source` and `data_dir` replace the run's own; `input_scale` as in
-    prediction.Predictor."""
-    source = load_validation_source(settings, data_source, data_dir)
+    prediction.Predictor; `all_samples` scores every sample, not the validation split."""
+    source = load_validation_source(settings, data_source, data_dir, all_samples)
     name = data_source or settings.data_source
     if (sources.optional(source, 'valid_files') is None
             or sources.optional(source, 'read_label') is None):

@@ -54,12 +54,10 @@ class ImageLabelSource:
             # The data's own validation split where it has one, else every labelled pair.
             train, valid = self.find_samples(data_dir, 0.0)
             train, valid = [], sorted(valid or train)
-            if not valid:
-                raise UserError(f'no usable samples to score in {data_dir}')
         else:
             train, valid = self.find_samples(data_dir, valid_fraction)
-        if not train and not self.validation_only:
-            raise UserError(f'no usable training samples in {data_dir}')
+        if not train and not valid:
+            raise UserError(f'no usable samples in {data_dir}')
         self.train_files, self.valid_files = list(train), list(valid)
         self.num_training, self.num_validation = len(self.train_files), len(self.valid_files)
         self.epoch = 0

@@ -59,6 +59,9 @@ def parse_args(argv=None):
     add('--evaluate', action='store_true', help="score the data source's validation split: "
         'pixel accuracy, per-class IoU, mIoU; precision, recall, F1 and MaxF for two classes; '
         'the official Cityscapes score where the source gives label ids')
+    add('--all-samples', action='store_true', help='with --evaluate: score every labelled '
+        "sample of --data-dir, not only the run's validation split (a folder of held-out "
+        'data, e.g. a KITTI subset)')
     add('--export', metavar='DIR', help='write a TF SavedModel with a serving signature '
         '(BGR images of any size in; class map and probabilities out, at the input size)')
     add('--input-scale', type=float, metavar='S', help="run the network on each photo scaled "
@@ -91,6 +94,8 @@ def validate_args(args):
     if args.batch_size < 1:
         raise UserError('--batch-size must be at least 1')
     check_input_scale(args.input_scale)
+    if args.all_samples and not args.evaluate:
+        raise UserError('--all-samples applies to --evaluate')
     if args.benchmark_results and not args.samples_dir:
         raise UserError('--benchmark-results needs --samples-dir: the photos to write them for')
     if args.samples_dir and not os.path.exists(args.samples_dir):
@@ -150,7 +155,8 @@ def main(argv=None):
         if args.evaluate:
             evaluation.evaluate(session, model, settings, checkpoint,
                                 args.output_dir or args.name, args.batch_size,
-                                args.data_source, args.data_dir, args.input_scale)
+                                args.data_source, args.data_dir, args.input_scale,
+                                args.all_samples)
     if args.export:
         export.export_saved_model(checkpoint, settings, args.export, args.input_scale)
     return 1 if skipped else 0

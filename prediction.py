@@ -37,6 +37,7 @@ class Prediction:
     classes: np.ndarray              # int32 [H, W] at the photo's size
     network_classes: np.ndarray      # int32 [h, w], the network's own map (valid part)
     probability: Optional[np.ndarray] = None   # float32 [H, W] of one class, if asked
+    network_probability: Optional[np.ndarray] = None   # the same on the network's map
 
 
 def check_input_scale(scale):
@@ -89,9 +90,12 @@ class Predictor:
                 finished = self.session.run(self.finish, {
                     self.probabilities: probability[None, :height, :width],
                     self.size: item.photo_size})
+                network_probability = (None if self.probability_of is None else
+                                       probability[:height, :width, self.probability_of])
                 predictions.append(Prediction(finished['classes'],
                                               network_classes[:height, :width],
-                                              finished.get('probability')))
+                                              finished.get('probability'),
+                                              network_probability))
         return predictions
 
 

@@ -14,13 +14,16 @@ STRIDE = 32   # the network halves the resolution five times
 
 def resize_photos(images, size):
     """Return a batch [B, H, W, 3] resized to size (height, width): area averaging when
-    shrinking, bilinear when enlarging, unchanged at that size."""
+    shrinking, bilinear with half-pixel centres when enlarging (as OpenCV's INTER_LINEAR
+    in resizing.resize_photo, which prepares the training batches), unchanged at that
+    size."""
     shape = tf.shape(images)
     same = tf.logical_and(tf.equal(shape[1], size[0]), tf.equal(shape[2], size[1]))
     shrinking = shape[1] * shape[2] > size[0] * size[1]
     return tf.case([(same, lambda: images),
                     (shrinking, lambda: tf.image.resize(images, size, method='area'))],
-                   default=lambda: tf.image.resize(images, size, method='bilinear'))
+                   default=lambda: tf.image.resize_bilinear(images, size,
+                                                            half_pixel_centers=True))
 
 
 def scaled_size(photo_size, scale):

@@ -109,13 +109,14 @@ def load_data_source(name):
     return source
 
 
-def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=False):
+def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=False,
+                     for_training=True):
     """Return data source `name` with its data loaded from `data_dir` and checked.
 
     The source's optional `seed` (split, shuffles, flips) is set first, and with
-    `validation_only` its optional `validation_only`: the folder is only to be scored, so
-    it needs no training files. A bare-contract source's OSError (a missing folder, say)
-    becomes one `UserError` line.
+    `validation_only` its optional `validation_only`: every sample is for scoring. Without
+    `for_training`, a folder with no training samples is fine (one to score). A
+    bare-contract source's OSError (a missing folder, say) becomes one `UserError` line.
     """
     source = load_data_source(name)
     set_optional(source, 'seed', seed)
@@ -128,7 +129,7 @@ def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=Fal
     except Exception as error:   # the source's own code: a missing folder, a bug
         raise UserError(f'cannot load {name} data from {data_dir}: '
                         f'{type(error).__name__}: {error}') from None
-    check_loaded_source(source, name)
+    check_loaded_source(source, name, for_training)
     return source
 
 
@@ -195,8 +196,9 @@ def check_source(source, name):
                             f'integers 0..255 (B, G, R)')
 
 
-def check_loaded_source(source, name):
-    """Raise `UserError` unless a source's `load_data` gave what the contract promises."""
+def check_loaded_source(source, name, for_training=True):
+    """Raise `UserError` unless a source's `load_data` gave what the contract promises
+    (training samples too, when it is loaded `for_training`)."""
     require_attributes(source, name, LOADED, ' after load_data')
     check_image_size(source.image_size, f'data source {name!r}')
     for attribute in ('num_training', 'num_validation'):
@@ -204,5 +206,5 @@ def check_loaded_source(source, name):
         if not is_int(value) or value < 0:
             raise UserError(f'data source {name!r} has {attribute} {value!r}; it must be a '
                             f'count (a non-negative integer)')
-    if source.num_training == 0:
+    if source.num_training == 0 and for_training:
         raise UserError(f'data source {name!r} found no training samples')

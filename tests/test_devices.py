@@ -10,8 +10,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import fcnvgg
-import resizing
-import resizing_tf
+import prediction
 from conftest import ROOT
 from model_fixtures import write_vgg_zip
 from scripts import TINY, run_script, write_tiny_synthetic
@@ -70,12 +69,11 @@ def test_checkpoints_move_between_device_counts(tmp_path):
         fcnvgg.build_fcn8s(session, 7, fcnvgg.Backbone('scratch', widths=settings['widths']))
         tf.train.Saver().restore(session, tf.train.latest_checkpoint(run_dir))
         model.bind_tensors()
-        prepare = resizing_tf.PhotoResizer(session, (64, 32))
+        predictor = prediction.Predictor(session, model, (64, 32))
         for index in range(3):
             image = cv2.imread(str(samples / f'{index}.png'))
-            classes = session.run(model.classes, {model.image_input: prepare(image)[None]})[0]
-            np.testing.assert_array_equal(resizing.resize_nearest(classes, (80, 40)),
-                                          painted[f'{index}_classes.png'])
+            classes = predictor.predict([predictor.prepare(image)])[0].classes
+            np.testing.assert_array_equal(classes, painted[f'{index}_classes.png'])
     one = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '2', '--devices', '1')
     assert one.returncode == 0, one.stderr[-3000:]
     assert '[i] epoch 2/2' in one.stdout and "['/cpu:0']" in one.stdout

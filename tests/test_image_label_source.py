@@ -119,7 +119,7 @@ def test_load_data_checks_its_arguments_before_looking_for_files(tmp_path):
     assert source.searches == 0
     (tmp_path / 'images').mkdir()
     source.seed = 0
-    with pytest.raises(UserError, match=f'no usable training samples in {tmp_path}$'):
+    with pytest.raises(UserError, match=f'no usable samples in {tmp_path}$'):
         source.load_data(str(tmp_path), 0.5)
     assert (source.searches, source.num_training) == (1, 0)
 

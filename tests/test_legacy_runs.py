@@ -17,7 +17,11 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+import resizing
+import runs
 from conftest import ROOT
+from fcnvgg import FCNVGG
+from prediction import Predictor
 from fixtures import road_photo, write_road_photos_kitti
 from scripts import run_script
 
@@ -47,14 +51,36 @@ def test_old_run_infers_and_evaluates_as_before(kind, kitti, tmp_path):
                         '--samples-dir', photos, '--output-dir', output, '--masks')
     assert result.returncode == 0, result.stderr[-3000:]
     classes = cv2.imread(str(output / 'road_classes.png'), cv2.IMREAD_UNCHANGED)
+    assert classes.shape == (100, 300)
+    # 6d7777b enlarged the network's class map by nearest neighbour; today's maps come from
+    # the probabilities at the photo's size, so the network's own map is what is compared.
+    # It enlarged photos for the network without half-pixel centres, unlike the OpenCV
+    # resizing training used; today's graph resizes as training did, which moves a few
+    # boundary pixels of these tiny models (and brings --evaluate in line with training).
     expected = cv2.imread(os.path.join(FIXTURES, f'expected_{kind}_classes.png'),
                           cv2.IMREAD_UNCHANGED)
-    np.testing.assert_array_equal(classes, expected)
+    network = network_classes_enlarged(run_dir, road_photo(300, 100, 1))
+    assert (network == expected).mean() > 0.98
+    assert (classes == expected).mean() > 0.9
     with open(output / 'metrics.json') as handle:
-        metrics = json.load(handle)
+        metrics = json.load(handle)['training_size']
     with open(os.path.join(FIXTURES, f'expected_{kind}_metrics.json')) as handle:
         for key, value in json.load(handle).items():
-            assert metrics[key] == pytest.approx(value, abs=1e-6), key
+            step = 1 / 255 + 1e-9 if key == 'max_f_threshold' else 1e-3   # one threshold
+            assert metrics[key] == pytest.approx(value, abs=step), key
+
+
+def network_classes_enlarged(run_dir, photo):
+    """Return the run's network class map of `photo`, enlarged to its size by nearest
+    neighbour as 6d7777b did."""
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        model = FCNVGG(session)
+        checkpoint = runs.select_checkpoint(run_dir)
+        model.build_from_metagraph(checkpoint + '.meta', checkpoint)
+        predictor = Predictor(session, model, (576, 160))
+        prediction = predictor.predict([predictor.prepare(photo)])[0]
+    return resizing.resize_nearest(prediction.network_classes, (300, 100))
 
 
 @pytest.mark.parametrize('kind', ['scratch', 'vggzip'])
