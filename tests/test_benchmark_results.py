@@ -240,3 +240,11 @@ def test_a_source_without_benchmark_format_says_so(trained_run, tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith(
         '[!] the data source synthetic has no benchmark format')
+
+
+def test_all_samples_scores_every_labelled_pair_of_a_folder(kitti_run, tmp_path):
+    run, data = kitti_run
+    evaluated = run_script('infer.py', '--name', run, '--evaluate', '--data-dir', data,
+                           '--all-samples', '--output-dir', tmp_path / 'eval')
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert json.load(open(tmp_path / 'eval' / 'metrics.json'))['images'] == 8

@@ -7,6 +7,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from conftest import ROOT
 from fixtures import road_photo as photo
@@ -20,7 +21,8 @@ def infer(*args):
     return run_script('infer.py', *args)
 
 
-def test_exported_saved_model_gives_the_class_maps_of_infer(trained_run, tmp_path):
+@pytest.mark.parametrize('scale', [[], ['--input-scale', '0.75']])
+def test_exported_saved_model_gives_the_class_maps_of_infer(trained_run, tmp_path, scale):
     run_dir, _ = trained_run
     samples = tmp_path / 'photos'
     samples.mkdir()
@@ -31,7 +33,7 @@ def test_exported_saved_model_gives_the_class_maps_of_infer(trained_run, tmp_pat
         paths.append(str(samples / name))
     exported = tmp_path / 'exported'
     result = infer('--name', run_dir, '--samples-dir', samples, '--output-dir', tmp_path / 'out',
-                   '--masks', '--export', exported)
+                   '--masks', '--export', exported, *scale)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (exported / 'saved_model.pb').is_file()
     check = subprocess.run([sys.executable, SERVE, str(exported), *paths],

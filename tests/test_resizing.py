@@ -45,3 +45,21 @@ def test_resize_photo_averages_when_shrinking_and_interpolates_when_enlarging():
     ramp = np.array([[0, 200]], dtype=np.uint8)
     assert resize_photo(ramp, (4, 1)).tolist() == [[0, 50, 150, 200]]
     assert resize_photo(np.zeros((96, 80, 3), np.uint8), (64, 32)).shape == (32, 64, 3)
+
+
+def test_two_class_probabilities_enlarged_put_the_boundary_where_they_cross():
+    import tensorflow.compat.v1 as tf
+    import resizing_tf
+    road = np.array([0.0, 0.2, 0.6, 1.0], np.float32)        # class 1 along one row
+    probabilities = np.stack([1 - road, road], axis=-1)[None, None]     # [1, 1, 4, 2]
+    with tf.Graph().as_default(), tf.Session() as session:
+        classes = session.run(resizing_tf.upsampled_classes(
+            tf.constant(probabilities), tf.constant([1, 16])))[0, 0]
+    # Half-pixel centres: output column j samples position (j + 0.5) / 4 - 0.5 of the row;
+    # between columns 1 (0.2) and 2 (0.6) the road probability crosses 0.5 at 1.75, so
+    # output columns whose position exceeds 1.75 (j >= 9) are road, not the nearest block's
+    # edge at column 8.
+    positions = (np.arange(16) + 0.5) / 4 - 0.5
+    expected = (np.interp(positions, np.arange(4), road) > 0.5).astype(np.int32)
+    np.testing.assert_array_equal(classes, expected)
+    assert classes.tolist().index(1) == 9
