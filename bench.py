@@ -20,6 +20,9 @@ Parts (choose with --parts):
   sets it up) on a folder of camera-sized PNGs, against a plain sequential loop with the
   project's helpers and its own plainly restored session; and the network alone on the
   same batches, which no painting can beat ("bound": network / sequential).
+* evaluate: infer.py --evaluate at each photo's size with the official Cityscapes score,
+  against the training-size score of the source's batch pipeline (as --evaluate scored
+  before), on 2048x1024 Cityscapes-layout files at the default input scale.
 * labels: encoding colour labels to one-hot against a loop over classes, and checking
   one-hot rows against a loop over pixels (as the original checker did).
 * loader: images/s delivered by the threaded batch loader against one thread.
@@ -31,8 +34,8 @@ than --quiet-limit cores busy is set aside and repeated. Ratios compare figures 
 run. Results go to stdout as a table and to --json as numbers.
 
 This file is the command line and the order of the parts. The parts are in bench_model.py
-(model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer)
-and bench_data.py (labels, loader); the photos and labels they generate in bench_inputs.py;
+(model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer),
+bench_evaluate.py (evaluate) and bench_data.py (labels, loader); the photos and labels they generate in bench_inputs.py;
 the timed rounds and the machine in bench_timing.py; the tables and the targets in
 bench_report.py.
 """
@@ -44,6 +47,7 @@ import tempfile
 import time
 
 from bench_data import bench_labels, bench_loader
+from bench_evaluate import bench_evaluate
 from bench_infer import bench_infer
 from bench_model import bench_agreement, bench_model
 from bench_report import evaluate_targets, print_report
@@ -53,7 +57,7 @@ from checks import check_image_size
 from errors import ArgumentParser, UserError, run_script
 from files import write_json
 
-PARTS = ('model', 'vggzip', 'infer', 'labels', 'loader')
+PARTS = ('model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader')
 CITYSCAPES_LABEL = (2048, 1024)   # size of the Cityscapes files the loader part reads
 
 
@@ -124,6 +128,8 @@ def make_parser():
         '2048x1024 for Cityscapes 512x256; four times the network size otherwise)')
     add('--infer-batch', type=int, default=4, help='batch size of the infer part (default 4, '
         "infer.py's default)")
+    add('--eval-images', type=int, help='validation images of the evaluate part (default 8; '
+        '--quick 1)')
     add('--label-images', type=int, help='labels encoded and checked (default 8; --quick 2)')
     add('--check-loop-images', type=int, help='labels checked by the slow per-pixel loop '
         '(default 2; --quick 1)')
@@ -146,6 +152,7 @@ def quick_defaults(quick):
             'vgg_width': 0.0625 if quick else 1.0,
             'matmul_size': 512 if quick else 4096,
             'photos': 4 if quick else 16,
+            'eval_images': 1 if quick else 8,
             'label_images': 2 if quick else 8,
             'check_loop_images': 1 if quick else 2,
             'loader_images': 4 if quick else 32,
@@ -167,7 +174,8 @@ def validate_args(args):
     if unknown or not args.parts:
         raise UserError(f'--parts: unknown {", ".join(unknown) or "(none given)"}; '
                         f'choose from {", ".join(PARTS)}')
-    for key in ('repeats', 'classes', 'matmul_size', 'photos', 'infer_batch', 'label_images',
+    for key in ('repeats', 'classes', 'matmul_size', 'photos', 'infer_batch', 'eval_images',
+                'label_images',
                 'check_loop_images', 'loader_images', 'agreement_images'):
         if getattr(args, key) < 1:
             raise UserError(f'--{key.replace("_", "-")} must be at least 1')
@@ -210,6 +218,8 @@ def run_parts(args, precisions, mixed, work_dir, results):
         results['vggzip'] = bench_vgg_zip(args, precisions, work_dir)
     if 'infer' in args.parts:
         results['infer'] = bench_infer(args, precisions, work_dir)
+    if 'evaluate' in args.parts:
+        results['evaluate'] = bench_evaluate(args, precisions, work_dir)
     if 'labels' in args.parts:
         results['labels'] = bench_labels(args)
     if 'loader' in args.parts:

@@ -26,8 +26,9 @@ CAMERA_FRAMES = {(576, 160): (1242, 375), (512, 256): (2048, 1024)}
 PALETTE = [(255, 0, 255), (0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255)]
 
 
-def make_run(run_dir, args, size, classes):
-    """Write a run directory as main.py does: an untrained checkpoint and settings.json."""
+def make_run(run_dir, args, size, classes, **settings):
+    """Write a run directory as main.py does: an untrained checkpoint and settings.json
+    (with `settings`, RunSettings fields, added)."""
     os.makedirs(run_dir, exist_ok=True)
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
@@ -44,9 +45,10 @@ def make_run(run_dir, args, size, classes):
                               session)
         tf.train.Saver().save(session, os.path.join(run_dir, runs.CHECKPOINT_PREFIX),
                               global_step=0)
+    colors = {c: PALETTE[c % len(PALETTE)] for c in range(classes)}
     run_settings.write_settings(run_dir, run_settings.RunSettings(
-        image_size=list(size), num_classes=classes, precision='fp32',
-        label_colors={c: PALETTE[c % len(PALETTE)] for c in range(classes)}))
+        **{'image_size': list(size), 'num_classes': classes, 'precision': 'fp32',
+           'label_colors': colors, **settings}))
 
 
 def sequential_paint(predictor, colors, root, photos, output_dir, batch_size):

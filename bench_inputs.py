@@ -1,13 +1,17 @@
 """The inputs the benchmark generates: road-like photos, Cityscapes-style colour labels, and
-the folders of them that the infer and loader parts read."""
+the folders of them that the infer and loader parts read; Cityscapes-layout streets with
+label-id, instance-id and colour files for the evaluate part (and the tests)."""
 import os
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+import cityscapes_labels
 import source_cityscapes
 from images import write_image
+
+WIDTH, HEIGHT = 2048, 1024       # Cityscapes photos
 
 
 def scene_photo(rng, width, height):
@@ -68,3 +72,56 @@ def write_cityscapes(data_dir, count, size, seed=0):
         write_image(os.path.join(images, f'{stem}_leftImg8bit.png'), scene_photo(rng, *size))
         write_image(os.path.join(labels, f'{stem}_gtFine_color.png'),
                     colour_label(rng, size, colors))
+
+
+def cityscapes_scene(seed):
+    """Return (label ids, instance ids) of a 2048x1024 street: sky, buildings, road with
+    a parking patch, thin poles, a polegroup, small signs and lights, cars (one with a
+    license plate, drawn as the car beneath it, as the official tools write it) and
+    people, and ego vehicle at the bottom."""
+    rng = np.random.default_rng(seed)
+    ids = np.full((HEIGHT, WIDTH), 11, np.uint8)            # building
+    ids[:300] = 23                                          # sky
+    ids[560:] = 7                                           # road
+    ids[560:620, :400] = 8                                  # sidewalk
+    ids[700:760, 1500:1700] = 9                             # parking, ignored
+    ids[960:] = 1                                           # ego vehicle, ignored
+    instances = ids.astype(np.int32)
+    for k, x in enumerate(range(100, WIDTH, 230)):
+        ids[250:600, x:x + 3 + k % 3] = 17                  # thin poles, 3-5 pixels
+        ids[250:270, x + 8:x + 20] = 20 if k % 2 else 19    # a small sign or light
+    ids[250:600, 2000:2006] = 18                            # polegroup, ignored
+    for k in range(4):
+        x = 300 + 400 * k + int(rng.integers(0, 50))
+        box = (slice(620, 720), slice(x, x + 160))
+        ids[box] = 26
+        instances[box] = 26000 + k
+        person = (slice(600, 700), slice(x + 180, x + 200))
+        ids[person] = 24
+        instances[person] = 24000 + k
+    instances[ids != instances // 1000] = ids[ids != instances // 1000]
+    return ids, instances
+
+
+def write_cityscapes_split(root, split, city, count, seed=0):
+    """Write `count` Cityscapes samples of one city: photo, labelIds, instanceIds and
+    colour files that agree; return the photos' folder."""
+    photos = os.path.join(root, 'leftImg8bit', split, city)
+    labels = os.path.join(root, 'gtFine', split, city)
+    os.makedirs(photos, exist_ok=True)
+    os.makedirs(labels, exist_ok=True)
+    palette = np.zeros((256, 3), np.uint8)
+    for label in cityscapes_labels.LABELS:
+        if label.id >= 0:
+            palette[label.id] = label.color[::-1]
+    for k in range(count):
+        ids, instances = cityscapes_scene(seed + k)
+        stem = f'{city}_{k:06d}_000019'
+        noise = np.random.default_rng(k).integers(0, 40, (HEIGHT, WIDTH, 3))
+        photo = np.clip(palette[ids].astype(int) + noise, 0, 255).astype(np.uint8)
+        write_image(os.path.join(photos, f'{stem}_leftImg8bit.png'), photo)
+        write_image(os.path.join(labels, f'{stem}_gtFine_labelIds.png'), ids)
+        write_image(os.path.join(labels, f'{stem}_gtFine_instanceIds.png'),
+                    instances.astype(np.uint16))
+        write_image(os.path.join(labels, f'{stem}_gtFine_color.png'), palette[ids])
+    return photos

@@ -18,6 +18,8 @@ TARGETS = [
     ('vggzip_inference_mixed_b4', 'inference on vgg.zip, own graph vs imported, mixed, '
      'batch 4', 1.8),
     ('infer_speedup', 'infer.py painting vs the sequential loop', 1.3),
+    ('evaluate_relative_speed', 'full-resolution evaluation with the official Cityscapes '
+     'score, speed vs the training-size score (0.8: at most 25% more time)', 0.8),
     ('encode_speedup', 'label encoding vs the loop over classes', 10.0),
     ('check_speedup', 'one-hot checking vs the loop over pixels', 100.0),
 ]
@@ -51,6 +53,9 @@ def target_values(results, mixed):
     for row in results.get('infer') or []:
         where = f'{row["model_size"][0]}x{row["model_size"][1]} {row["precision"]}'
         candidates.setdefault('infer_speedup', []).append((row['speedup'], where))
+    for row in results.get('evaluate') or []:
+        candidates.setdefault('evaluate_relative_speed', []).append(
+            (row['relative_speed'], row['precision']))
     if results.get('labels'):
         candidates['encode_speedup'] = [(results['labels']['encode_speedup'], '')]
         candidates['check_speedup'] = [(results['labels']['check_speedup'], '')]
@@ -185,6 +190,17 @@ def print_targets(targets):
               f'{target["value"]:.2f}{spread} (target {target["threshold"]:g})')
 
 
+def print_evaluate(rows):
+    """Print the evaluate part's table."""
+    print()
+    print('infer.py --evaluate on 2048x1024 Cityscapes files, model at 512x256, ms/image:')
+    print(f'{"prec":>6}{"images":>8}{"training size":>15}{"full res + official":>21}'
+          f'{"extra time":>12}')
+    for row in rows:
+        print(f'{row["precision"]:>6}{row["images"]:>8}{row["training_size_ms"]:>15.1f}'
+              f'{row["full_resolution_ms"]:>21.1f}{100 / row["relative_speed"] - 100:>11.0f}%')
+
+
 def print_report(results, args):
     """Print the results as tables."""
     print_machine(results, args)
@@ -196,6 +212,8 @@ def print_report(results, args):
         print_vgg_zip(results['vggzip'])
     if results.get('infer'):
         print_infer(results['infer'])
+    if results.get('evaluate'):
+        print_evaluate(results['evaluate'])
     if results.get('labels'):
         print_labels(results['labels'])
     if results.get('loader'):

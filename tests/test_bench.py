@@ -123,8 +123,16 @@ def test_quick_run_writes_every_part(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'CPU: ' in result.stdout and 'avx512_bf16' in result.stdout
     results = json.loads(output.read_text())
-    assert {'machine', 'model', 'vggzip', 'infer', 'labels', 'loader', 'targets'} <= \
-        set(results)
+    assert {'machine', 'model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader',
+            'targets'} <= set(results)
+    # The evaluate part: both evaluations timed per precision; its target is their ratio.
+    for row in results['evaluate']:
+        assert row['training_size_ms'] > 0 and row['full_resolution_ms'] > 0
+        assert row['relative_speed'] == pytest.approx(row['training_size_ms'] /
+                                                      row['full_resolution_ms'])
+    target = next(t for t in results['targets'] if t['key'] == 'evaluate_relative_speed')
+    assert target['value'] == pytest.approx(min(r['relative_speed']
+                                                for r in results['evaluate']))
     # The vgg.zip part: both graphs timed for each mode, precision and batch.
     seen = {(row['mode'], row['precision'], row['batch']) for row in results['vggzip']}
     assert {('inference', 'fp32', 1), ('inference', 'fp32', 2), ('training', 'fp32', 2)} <= seen

@@ -7,68 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-import cityscapes_labels
 import kitti_score
+from bench_inputs import HEIGHT, WIDTH, write_cityscapes_split as write_cityscapes
 from fixtures import write_road_photos_kitti
 from scripts import run_script
 
 official = pytest.importorskip('cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling')
 TINY_SCRATCH = ['--vgg-init', 'scratch', '--vgg-width', '0.0625', '--batch-size', '2',
                 '--learning-rate', '1e-3']
-WIDTH, HEIGHT = 2048, 1024
-
-
-def cityscapes_scene(seed):
-    """Return (label ids, instance ids) of a 2048x1024 street: sky, buildings, road with
-    a parking patch, thin poles, a polegroup, small signs and lights, cars (one with a
-    license plate, drawn as the car beneath it, as the official tools write it) and
-    people, and ego vehicle at the bottom."""
-    rng = np.random.default_rng(seed)
-    ids = np.full((HEIGHT, WIDTH), 11, np.uint8)            # building
-    ids[:300] = 23                                          # sky
-    ids[560:] = 7                                           # road
-    ids[560:620, :400] = 8                                  # sidewalk
-    ids[700:760, 1500:1700] = 9                             # parking, ignored
-    ids[960:] = 1                                           # ego vehicle, ignored
-    instances = ids.astype(np.int32)
-    for k, x in enumerate(range(100, WIDTH, 230)):
-        ids[250:600, x:x + 3 + k % 3] = 17                  # thin poles, 3-5 pixels
-        ids[250:270, x + 8:x + 20] = 20 if k % 2 else 19    # a small sign or light
-    ids[250:600, 2000:2006] = 18                            # polegroup, ignored
-    for k in range(4):
-        x = 300 + 400 * k + int(rng.integers(0, 50))
-        box = (slice(620, 720), slice(x, x + 160))
-        ids[box] = 26
-        instances[box] = 26000 + k
-        person = (slice(600, 700), slice(x + 180, x + 200))
-        ids[person] = 24
-        instances[person] = 24000 + k
-    instances[ids != instances // 1000] = ids[ids != instances // 1000]
-    return ids, instances
-
-
-def write_cityscapes(root, split, city, count, seed):
-    """Write `count` Cityscapes samples of one city: photo, labelIds, instanceIds and
-    colour files that agree; return the photos' folder."""
-    photos = os.path.join(root, 'leftImg8bit', split, city)
-    labels = os.path.join(root, 'gtFine', split, city)
-    os.makedirs(photos, exist_ok=True)
-    os.makedirs(labels, exist_ok=True)
-    palette = np.zeros((256, 3), np.uint8)
-    for label in cityscapes_labels.LABELS:
-        if label.id >= 0:
-            palette[label.id] = label.color[::-1]
-    for k in range(count):
-        ids, instances = cityscapes_scene(seed + k)
-        stem = f'{city}_{k:06d}_000019'
-        noise = np.random.default_rng(k).integers(0, 40, (HEIGHT, WIDTH, 3))
-        photo = np.clip(palette[ids].astype(int) + noise, 0, 255).astype(np.uint8)
-        cv2.imwrite(os.path.join(photos, f'{stem}_leftImg8bit.png'), photo)
-        cv2.imwrite(os.path.join(labels, f'{stem}_gtFine_labelIds.png'), ids)
-        cv2.imwrite(os.path.join(labels, f'{stem}_gtFine_instanceIds.png'),
-                    instances.astype(np.uint16))
-        cv2.imwrite(os.path.join(labels, f'{stem}_gtFine_color.png'), palette[ids])
-    return photos
 
 
 @pytest.fixture(scope='module')
