@@ -12,6 +12,7 @@ Three kinds of score, each named for what it is:
 """
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
@@ -105,23 +106,37 @@ def read_validation_pair(source, predictor, official, pair):
 
 def score_files(predictor, source, batch_size, image_size, input_scale):
     """Return the full-resolution, training-size (at the default input scale) and
-    official scores, reading the validation files (in a thread) at their own size."""
+    official scores, reading the validation files (in a thread) at their own size.
+
+    While the network runs on one batch, another thread finishes and scores the one before
+    (resizing probabilities, argmax, counting), so the two overlap as painting does.
+    """
     benchmark = source_benchmark(source, sources.optional)
     official = OfficialScore(benchmark) if benchmark else None
     full, small = Scores(source.num_classes), Scores(source.num_classes)
+
+    def score_batch(batch, outputs):
+        for (pair, _, truth, official_truth), output in zip(batch, outputs):
+            prediction = predictor.finish(*output)
+            full.update(truth, prediction.classes, prediction.probability)
+            if input_scale is None:
+                small.update(resizing.resize_nearest(truth, image_size),
+                             prediction.network_classes, prediction.network_probability)
+            if official:
+                official.update(pair[1], official_truth, prediction)
     reads = (read_validation_pair(source, predictor, official, pair)
              for pair in source.valid_files)
-    with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
+    with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar, \
+            ThreadPoolExecutor(1) as scorer:
+        pending = None
         for batch in batched(background(reads), batch_size):
-            for (pair, _, truth, official_truth), prediction in zip(
-                    batch, predictor.predict([item[1] for item in batch])):
-                full.update(truth, prediction.classes, prediction.probability)
-                if input_scale is None:
-                    small.update(resizing.resize_nearest(truth, image_size),
-                                 prediction.network_classes, prediction.network_probability)
-                if official:
-                    official.update(pair[1], official_truth, prediction)
+            outputs = predictor.network_outputs([item[1] for item in batch])
+            if pending:
+                pending.result()          # one batch in flight at most: bounded memory
+            pending = scorer.submit(score_batch, batch, outputs)
             bar.update(len(batch))
+        if pending:
+            pending.result()
     names, label_ids = sources.class_names(source), sources.optional(source, 'label_ids')
     result = {'full_resolution': full.result(names, label_ids)}
     if input_scale is None:

@@ -16,8 +16,9 @@ class ConfusionMatrix:
     def update(self, truth, prediction):
         """Add the pixels of class maps `truth` and `prediction` (same shape, integers)."""
         truth, prediction = np.asarray(truth).ravel(), np.asarray(prediction).ravel()
-        cared = truth >= 0
-        pairs = truth[cared].astype(np.int64) * self.num_classes + prediction[cared]
+        pairs = truth.astype(np.int64) * self.num_classes + prediction
+        if truth.size and truth.min() < 0:     # don't-care pixels: left out
+            pairs = pairs[truth >= 0]
         counts = np.bincount(pairs, minlength=self.num_classes ** 2)
         self.matrix += counts.reshape(self.num_classes, self.num_classes)
 

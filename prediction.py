@@ -67,9 +67,9 @@ class Predictor:
                                                 name='network_probabilities')
             self.size = tf.placeholder(tf.int32, [2], name='photo_size')
             full = resizing_tf.resize_probabilities(self.probabilities, self.size)
-            self.finish = {'classes': tf.argmax(full, axis=-1, output_type=tf.int32)[0]}
+            self.finish_ops = {'classes': tf.argmax(full, axis=-1, output_type=tf.int32)[0]}
             if probability_of is not None:
-                self.finish['probability'] = full[0, :, :, probability_of]
+                self.finish_ops['probability'] = full[0, :, :, probability_of]
 
     def prepare(self, image):
         """Return the `Prepared` input of a photo (uint8 or float [H, W, 3], BGR)."""
@@ -79,7 +79,12 @@ class Predictor:
 
     def predict(self, prepared):
         """Return a `Prediction` per `Prepared` photo, in order."""
-        predictions = []
+        return [self.finish(*output) for output in self.network_outputs(prepared)]
+
+    def network_outputs(self, prepared):
+        """Run the network on `Prepared` photos; return (prepared, probabilities [h, w, C],
+        class map [h, w]) per photo, the padding cropped away, for `finish`."""
+        outputs = []
         for group in runs_of(prepared):
             probabilities, classes = self.session.run(
                 [self.model.softmax, self.model.classes],
@@ -87,16 +92,19 @@ class Predictor:
                  self.model.keep_prob: 1.0})
             for item, probability, network_classes in zip(group, probabilities, classes):
                 height, width = item.valid
-                finished = self.session.run(self.finish, {
-                    self.probabilities: probability[None, :height, :width],
-                    self.size: item.photo_size})
-                network_probability = (None if self.probability_of is None else
-                                       probability[:height, :width, self.probability_of])
-                predictions.append(Prediction(finished['classes'],
-                                              network_classes[:height, :width],
-                                              finished.get('probability'),
-                                              network_probability))
-        return predictions
+                outputs.append((item, probability[:height, :width],
+                                network_classes[:height, :width]))
+        return outputs
+
+    def finish(self, item, probabilities, network_classes):
+        """Return the `Prediction` of one photo from its `network_outputs`: probabilities
+        resized to the photo's size, their argmax."""
+        finished = self.session.run(self.finish_ops, {self.probabilities: probabilities[None],
+                                                      self.size: item.photo_size})
+        network_probability = (None if self.probability_of is None
+                               else probabilities[..., self.probability_of])
+        return Prediction(finished['classes'], network_classes, finished.get('probability'),
+                          network_probability)
 
 
 def runs_of(prepared):
