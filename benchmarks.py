@@ -104,7 +104,10 @@ class OfficialScore:
             category, label = truth
             self.score.update(category, kitti_score.confidence(prediction.probability), label)
         else:
-            self.score.update(self.benchmark.submission_image(prediction), *truth)
+            try:
+                self.score.update(self.benchmark.submission_image(prediction), *truth)
+            except UserError as error:
+                raise UserError(f'{label_path}: {error}') from None
 
     def result(self):
         """Return the official scores, or None when some image lacked its ground truth."""

@@ -142,12 +142,20 @@ def output_paths(options, relative, benchmark=None):
 
 
 def refuse_photos_without_benchmark_names(photos, benchmark):
-    """Raise `UserError` when a photo's name is not one the benchmark can take."""
+    """Raise `UserError` when a photo's name is not one the benchmark can take, or when two
+    photos (in different folders) would write the same benchmark file."""
     unnamed = [p for p in photos if benchmark.submission_path(os.path.basename(p)) is None]
     if unnamed:
         raise UserError(f'{len(unnamed)} photo(s) are not named as {benchmark.name} photos '
                         f'({benchmark.expected_names()}), e.g. {unnamed[0]}: their benchmark '
                         'files could not be matched to the ground truth')
+    seen = {}
+    for photo in photos:
+        target = benchmark.submission_path(os.path.basename(photo))
+        if target in seen:
+            raise UserError(f'{seen[target]} and {photo} would both write the benchmark file '
+                            f'{target}: paint one of them at a time')
+        seen[target] = photo
 
 
 def read_photo(painter, root, relative):

@@ -100,3 +100,12 @@ def test_without_instance_ids_there_is_no_iiou():
     truth = np.full((4, 4), 7, np.uint8)
     score.update(truth, truth)
     assert score.result()['iiou_class'] is None and score.result()['iou_class'] == 1.0
+
+
+def test_ground_truth_of_another_size_or_unknown_ids_is_one_clear_error():
+    from errors import UserError
+    score = CityscapesScore()
+    with pytest.raises(UserError, match='prediction of 4x2 against ground truth of 4x3'):
+        score.update(np.zeros((2, 4), np.uint8), np.zeros((3, 4), np.uint8))
+    with pytest.raises(UserError, match='label id 40'):
+        score.update(np.zeros((2, 2), np.uint8), np.full((2, 2), 40, np.uint8))

@@ -30,6 +30,9 @@ def test_benchmark_files_are_named_as_each_benchmark_looks_them_up(tmp_path):
     assert painting.output_paths(options, 'drive.mp4', kitti).benchmark is None
     with pytest.raises(UserError, match=r'1 photo\(s\) are not named as kitti_road photos'):
         painting.refuse_photos_without_benchmark_names(['um_000001.png', 'snow.png'], kitti)
+    with pytest.raises(UserError, match='would both write the benchmark file um_road_000001'):
+        painting.refuse_photos_without_benchmark_names(
+            ['um_000001.png', os.path.join('b', 'um_000001.png')], kitti)
 
 
 @pytest.mark.parametrize('output,recursive,refused', [
