@@ -35,9 +35,9 @@ run. Results go to stdout as a table and to --json as numbers.
 
 This file is the command line and the order of the parts. The parts are in bench_model.py
 (model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer),
-bench_evaluate.py (evaluate) and bench_data.py (labels, loader); the photos and labels they generate in bench_inputs.py;
-the timed rounds and the machine in bench_timing.py; the tables and the targets in
-bench_report.py.
+bench_evaluate.py (evaluate) and bench_data.py (labels, loader); the photos and labels they
+generate in bench_inputs.py; the timed rounds and the machine in bench_timing.py; the
+tables and the targets in bench_report.py.
 """
 import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes

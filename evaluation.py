@@ -116,6 +116,7 @@ def score_files(predictor, source, batch_size, image_size, input_scale):
     full, small = Scores(source.num_classes), Scores(source.num_classes)
 
     def score_batch(batch, outputs):
+        """Finish the predictions of one batch and add them to every score."""
         for (pair, _, truth, official_truth), output in zip(batch, outputs):
             prediction = predictor.finish(*output)
             full.update(truth, prediction.classes, prediction.probability)
