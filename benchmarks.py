@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 import images
@@ -48,7 +49,10 @@ class Benchmark:
         """Return the uint8 image the benchmark takes: official label ids (Cityscapes) or
         the road confidence 0..255 (KITTI)."""
         if self.name == CITYSCAPES:
-            return np.asarray(self.label_ids, np.uint8)[prediction.classes]
+            # One OpenCV table lookup on 8-bit classes: several times faster than indexing.
+            table = np.zeros(256, np.uint8)
+            table[:len(self.label_ids)] = self.label_ids
+            return cv2.LUT(prediction.classes.astype(np.uint8), table)
         return kitti_score.confidence(prediction.probability)
 
     def expected_names(self):
@@ -83,18 +87,27 @@ class OfficialScore:
 
     def truth(self, label_path):
         """Return the official ground truth of one validation label file, or None."""
+        return self.truth_and_label(label_path)[0]
+
+    def truth_and_label(self, label_path):
+        """Return (official ground truth or None, the label file as decoded for it, or None
+        when it read other files): the label need not be read again."""
         if self.benchmark.name == KITTI_ROAD:
             category = kitti_score.category_of(os.path.basename(label_path))
-            return None if category is None else (category, images.read_image(label_path))
+            if category is None:
+                return None, None
+            label = images.read_image(label_path)
+            return (category, label), label
         stem = next((label_path[:-len(s)] for s in CITYSCAPES_TRUTH if label_path.endswith(s)),
                     None)
-        if stem is None or not os.path.isfile(stem + '_gtFine_labelIds.png'):
-            return None
-        label_ids = images.read_image(stem + '_gtFine_labelIds.png', unchanged=True)
+        ids_path = f'{stem}_gtFine_labelIds.png'
+        if stem is None or not os.path.isfile(ids_path):
+            return None, None
+        label_ids = images.read_image(ids_path, unchanged=True)
         instances_path = stem + '_gtFine_instanceIds.png'
         instances = (images.read_image(instances_path, unchanged=True)
                      if os.path.isfile(instances_path) else None)
-        return label_ids, instances
+        return (label_ids, instances), (label_ids if label_path == ids_path else None)
 
     def update(self, label_path, truth, prediction):
         """Add one prediction against its truth (None: counted as missing)."""

@@ -45,7 +45,8 @@ class CityscapesScore:
         if truth.min() < 0 or truth.max() >= NUM_IDS:
             raise UserError(f'ground truth holds label id {int(truth.max())}, which Cityscapes '
                             'does not have (0..33)')
-        pairs = truth.astype(np.int64).ravel() * NUM_IDS + prediction.ravel()
+        # 16 bits hold every pair (33 * 34 + 33) and halve the memory traffic of 64.
+        pairs = truth.astype(np.uint16).ravel() * np.uint16(NUM_IDS) + prediction.ravel()
         self.matrix += np.bincount(pairs, minlength=NUM_IDS ** 2).reshape(NUM_IDS, NUM_IDS)
         if instances is None:
             self.has_instances = False

@@ -96,11 +96,12 @@ def read_validation_pair(source, predictor, official, pair):
     """Return (pair, prepared photo, class map, official ground truth) of a validation pair."""
     image_path, label_path = pair
     image = read_image(image_path)
-    truth = source.read_label(label_path)
+    official_truth, decoded = official.truth_and_label(label_path) if official else (None, None)
+    truth = (source.read_label(label_path) if decoded is None
+             else source.read_label(label_path, image=decoded))
     if truth.shape != image.shape[:2]:
         raise UserError(f'{label_path} is {truth.shape[1]}x{truth.shape[0]} but its photo is '
                         f'{image.shape[1]}x{image.shape[0]}')
-    official_truth = official.truth(label_path) if official else None
     return pair, predictor.prepare(image), truth, official_truth
 
 

@@ -82,10 +82,11 @@ class ImageLabelSource:
                         f'holds a colour of this source (B, G, R: {colours}), so every pixel '
                         'would be "don\'t care": are these the right label files?')
 
-    def read_label(self, label_path, size=None):
+    def read_label(self, label_path, size=None, image=None):
         """Return the class map [H, W] of a label file (-1: don't care), resized by nearest
-        neighbour to `size` (width, height) if given, else at the file's size."""
-        label = read_image(label_path)
+        neighbour to `size` (width, height) if given, else at the file's size. `image` is
+        the file already decoded (images.read_image), to save reading it twice."""
+        label = read_image(label_path) if image is None else image
         if size is not None:
             label = resizing.resize_label(label, size)
         return labels.colors_to_class_map(label, self.label_colors, self.unknown_class)

@@ -58,11 +58,13 @@ class Cityscapes(utils.ImageLabelSource):
     ignores_pixels = True   # polegroup in the label-id files
     benchmark = 'cityscapes'
 
-    def read_label(self, label_path, size=None):
-        """Return the class map of a label-id or colour file (see the module's note)."""
+    def read_label(self, label_path, size=None, image=None):
+        """Return the class map of a label-id or colour file (see the module's note);
+        `image` is the file already decoded (unchanged, for label ids)."""
         if not label_path.endswith(LABEL_SUFFIXES[0]):
-            return super().read_label(label_path, size)
-        label_ids = utils.read_image(label_path, unchanged=True)
+            return super().read_label(label_path, size, image)
+        label_ids = (utils.read_image(label_path, unchanged=True) if image is None
+                     else image)
         if label_ids.ndim != 2:
             raise utils.UserError(f'{label_path} is not a one-channel label-id image')
         if size is not None:

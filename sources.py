@@ -30,8 +30,9 @@ OPTIONAL = {
     'epoch': None,            # set to the next epoch's number when a run resumes
     'train_files': None,      # [(image path, label path)] of the training split
     'valid_files': None,      # the same for the validation split
-    'read_label': None,       # read_label(label path) -> class map [H, W] at the file's
-                              # size (-1: don't care), for scores at each photo's size
+    'read_label': None,       # read_label(label path, image=None) -> class map [H, W] at
+                              # the file's size (-1: don't care), for scores at each
+                              # photo's size; `image`: the file already decoded
     'benchmark': None,        # 'cityscapes' or 'kitti_road': official score, submissions
     'validation_only': None,  # set True before load_data: every sample is for scoring
 }
