@@ -75,8 +75,9 @@ def source_benchmark(source, optional):
 
 
 class OfficialScore:
-    """The official score of a benchmark over a source's validation pairs: `truth(pair)`
-    reads what it needs (in the reader thread), `update` adds a prediction."""
+    """The official score of a benchmark over a source's validation pairs:
+    `truth_and_label` reads what it needs (in the reader thread), `update` adds a
+    prediction."""
 
     def __init__(self, benchmark):
         self.benchmark = benchmark
@@ -84,10 +85,6 @@ class OfficialScore:
                       else kitti_score.KittiRoadScore())
         self.key = 'cityscapes_official' if benchmark.name == CITYSCAPES else 'kitti_official'
         self.missing = []      # label files without the official ground truth
-
-    def truth(self, label_path):
-        """Return the official ground truth of one validation label file, or None."""
-        return self.truth_and_label(label_path)[0]
 
     def truth_and_label(self, label_path):
         """Return (official ground truth or None, the label file as decoded for it, or None
@@ -100,8 +97,8 @@ class OfficialScore:
             return (category, label), label
         stem = next((label_path[:-len(s)] for s in CITYSCAPES_TRUTH if label_path.endswith(s)),
                     None)
-        ids_path = f'{stem}_gtFine_labelIds.png'
-        if stem is None or not os.path.isfile(ids_path):
+        ids_path = None if stem is None else f'{stem}_gtFine_labelIds.png'
+        if ids_path is None or not os.path.isfile(ids_path):
             return None, None
         label_ids = images.read_image(ids_path, unchanged=True)
         instances_path = stem + '_gtFine_instanceIds.png'

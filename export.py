@@ -52,8 +52,7 @@ def write_saved_model(checkpoint, settings, export_dir, input_scale=None):
                            f'{names.KEEP_PROB}:0': tf.constant(1.0)})
             saver.restore(session, checkpoint)
         softmax = names.tensor(graph, names.SOFTMAX)[:, :valid[0], :valid[1]]
-        probabilities = resizing_tf.resize_probabilities(softmax, tf.shape(images)[1:3])
-        full_classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        probabilities, full_classes = resizing_tf.to_photo_size(softmax, tf.shape(images)[1:3])
         signature = tf.saved_model.signature_def_utils.predict_signature_def(
             inputs={'images': images},
             outputs={'classes': full_classes,

@@ -66,8 +66,8 @@ class Predictor:
             self.probabilities = tf.placeholder(tf.float32, [1, None, None, None],
                                                 name='network_probabilities')
             self.size = tf.placeholder(tf.int32, [2], name='photo_size')
-            full = resizing_tf.resize_probabilities(self.probabilities, self.size)
-            self.finish_ops = {'classes': tf.argmax(full, axis=-1, output_type=tf.int32)[0]}
+            full, classes = resizing_tf.to_photo_size(self.probabilities, self.size)
+            self.finish_ops = {'classes': classes[0]}
             if probability_of is not None:
                 self.finish_ops['probability'] = full[0, :, :, probability_of]
 

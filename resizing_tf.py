@@ -59,8 +59,10 @@ def resize_probabilities(probabilities, size):
     return tf.image.resize_bilinear(probabilities, size, half_pixel_centers=True)
 
 
-def upsampled_classes(probabilities, size):
-    """Return the class maps [B, H, W] int32 at size (height, width): the argmax of the
-    probabilities resized bilinearly, so that thin structures keep their true width instead
-    of the blocks a class map enlarged by nearest neighbour would give."""
-    return tf.argmax(resize_probabilities(probabilities, size), axis=-1, output_type=tf.int32)
+def to_photo_size(probabilities, size):
+    """Return (probabilities [B, H, W, C], class maps [B, H, W] int32) at size (height,
+    width): the probabilities resized bilinearly and their argmax, so that thin structures
+    keep their true width instead of the blocks a class map enlarged by nearest neighbour
+    would give. infer.py (prediction.py) and the export both use it."""
+    resized = resize_probabilities(probabilities, size)
+    return resized, tf.argmax(resized, axis=-1, output_type=tf.int32)

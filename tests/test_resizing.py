@@ -53,8 +53,8 @@ def test_two_class_probabilities_enlarged_put_the_boundary_where_they_cross():
     road = np.array([0.0, 0.2, 0.6, 1.0], np.float32)        # class 1 along one row
     probabilities = np.stack([1 - road, road], axis=-1)[None, None]     # [1, 1, 4, 2]
     with tf.Graph().as_default(), tf.Session() as session:
-        classes = session.run(resizing_tf.upsampled_classes(
-            tf.constant(probabilities), tf.constant([1, 16])))[0, 0]
+        classes = session.run(resizing_tf.to_photo_size(
+            tf.constant(probabilities), tf.constant([1, 16]))[1])[0, 0]
     # Half-pixel centres: output column j samples position (j + 0.5) / 4 - 0.5 of the row;
     # between columns 1 (0.2) and 2 (0.6) the road probability crosses 0.5 at 1.75, so
     # output columns whose position exceeds 1.75 (j >= 9) are road, not the nearest block's
