@@ -133,6 +133,17 @@ class CityscapesScore:
         return result
 
 
+def class_confusion_scores(matrix, label_ids):
+    """Return ({label id: IoU}, mean IoU) of the evaluated classes among `label_ids`, from a
+    confusion matrix of classes whose official label ids are `label_ids` (the 19-class
+    figure at the training size): the official rules, applied to those pixels."""
+    score = CityscapesScore()
+    ids = np.asarray(label_ids, np.int64)
+    np.add.at(score.matrix, (ids[:, None], ids[None, :]), matrix)
+    scores = {l.id: score.class_iou(l) for l in EVALUATED if l.id in set(ids.tolist())}
+    return scores, mean(scores)
+
+
 def ratio(hits, total):
     """Return hits / total as a float, nan when total is 0."""
     return float(hits) / total if total else math.nan

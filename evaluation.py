@@ -21,6 +21,7 @@ import metrics
 import resizing
 import sources
 from benchmarks import OfficialScore, source_benchmark
+from cityscapes_score import class_confusion_scores
 from errors import UserError
 from files import make_directory, write_json
 from images import read_image
@@ -74,8 +75,8 @@ class Scores:
                 best = self.max_f.result()
                 result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
         if label_ids is not None:
-            result['cityscapes19_mean_iou'] = metrics.cityscapes_benchmark(confusion,
-                                                                          label_ids)[1]
+            result['cityscapes19_mean_iou'] = class_confusion_scores(confusion.matrix,
+                                                                    label_ids)[1]
         return result
 
 

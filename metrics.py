@@ -41,9 +41,6 @@ class ConfusionMatrix:
 
 
 KITTI_THRESHOLDS = np.arange(256) / 255.0
-# Official Cityscapes label ids of the 19 classes the benchmark evaluates.
-CITYSCAPES_EVALUATED_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31,
-                            32, 33)
 
 
 def binary_scores(confusion, positive=1):
@@ -91,28 +88,3 @@ class MaxF:
         return {'max_f': float(f[best]), 'threshold': float(self.thresholds[best]),
                 'precision': float(np.nan_to_num(precision[best])),
                 'recall': float(np.nan_to_num(recall[best]))}
-
-
-def cityscapes_benchmark(confusion, label_ids):
-    """Return ({label id: IoU}, mean IoU) of the 19 classes the Cityscapes benchmark scores.
-
-    As the official script: ground truth of a class it does not evaluate is left out; a
-    prediction of such a class on an evaluated pixel still counts as a miss (false
-    negative); false positives count only on evaluated ground truth; a class absent from
-    both ground truth and prediction is nan and left out of the mean.
-    """
-    index = {int(label_id): c for c, label_id in enumerate(label_ids)}
-    evaluated = [index[i] for i in CITYSCAPES_EVALUATED_IDS if i in index]
-    matrix = confusion.matrix
-    scores = {}
-    for label_id in CITYSCAPES_EVALUATED_IDS:
-        if label_id not in index:
-            continue
-        c = index[label_id]
-        hits = matrix[c, c]
-        misses = matrix[c].sum() - hits
-        false_pos = matrix[[e for e in evaluated if e != c], c].sum()
-        total = hits + misses + false_pos
-        scores[label_id] = float(hits / total) if total else float('nan')
-    values = [v for v in scores.values() if not np.isnan(v)]
-    return scores, (float(np.mean(values)) if values else float('nan'))

@@ -57,6 +57,7 @@ class Cityscapes(utils.ImageLabelSource):
     unknown_class = 0  # 'unlabeled'
     ignores_pixels = True   # polegroup in the label-id files
     benchmark = 'cityscapes'
+    class_of_id = id_lookup(label_ids)   # label id -> class index, for the label-id files
 
     def read_label(self, label_path, size=None, image=None):
         """Return the class map of a label-id or colour file (see the module's note);
@@ -69,7 +70,7 @@ class Cityscapes(utils.ImageLabelSource):
             raise utils.UserError(f'{label_path} is not a one-channel label-id image')
         if size is not None:
             label_ids = utils.resize_label(label_ids, size)
-        return id_lookup(self.label_ids)[label_ids]
+        return self.class_of_id[label_ids]
 
     def find_samples(self, data_dir, valid_fraction):
         """Training pairs from train/, validation pairs from val/ (or a split of train/)."""

@@ -109,3 +109,24 @@ def test_ground_truth_of_another_size_or_unknown_ids_is_one_clear_error():
         score.update(np.zeros((2, 4), np.uint8), np.zeros((3, 4), np.uint8))
     with pytest.raises(UserError, match='label id 40'):
         score.update(np.zeros((2, 2), np.uint8), np.full((2, 2), 40, np.uint8))
+
+
+def test_cityscapes_benchmark_follows_the_official_rules():
+    from cityscapes_score import class_confusion_scores
+    from metrics import ConfusionMatrix
+    label_ids = [0, 7, 8, 26]          # unlabeled (ignored), road, sidewalk, car
+    unlabeled, road, sidewalk, car = range(4)
+    truth = np.array([road, road, unlabeled, sidewalk, sidewalk, sidewalk])
+    prediction = np.array([road, road, road, unlabeled, road, sidewalk])
+    confusion = ConfusionMatrix(4)
+    confusion.update(truth, prediction)
+    scores, mean = class_confusion_scores(confusion.matrix, label_ids)
+    # road: 2 hits; its prediction on ignored ground truth is not a false positive, its
+    # prediction on a sidewalk pixel is.
+    assert scores[7] == pytest.approx(2 / 3)
+    # sidewalk: 1 hit; the pixel predicted 'unlabeled' (an ignored class) is still a miss.
+    assert scores[8] == pytest.approx(1 / 3)
+    # car: absent from both, so nan and out of the mean.
+    assert np.isnan(scores[26])
+    assert mean == pytest.approx(0.5)
+    assert set(scores) == {7, 8, 26}

@@ -80,23 +80,3 @@ def test_binary_scores():
     scores = binary_scores(confusion)
     assert scores['precision'] == pytest.approx(2 / 3) and scores['recall'] == pytest.approx(2 / 3)
     assert scores['f1'] == pytest.approx(2 / 3)
-
-
-def test_cityscapes_benchmark_follows_the_official_rules():
-    from metrics import cityscapes_benchmark
-    label_ids = [0, 7, 8, 26]          # unlabeled (ignored), road, sidewalk, car
-    unlabeled, road, sidewalk, car = range(4)
-    truth = np.array([road, road, unlabeled, sidewalk, sidewalk, sidewalk])
-    prediction = np.array([road, road, road, unlabeled, road, sidewalk])
-    confusion = ConfusionMatrix(4)
-    confusion.update(truth, prediction)
-    scores, mean = cityscapes_benchmark(confusion, label_ids)
-    # road: 2 hits; its prediction on ignored ground truth is not a false positive, its
-    # prediction on a sidewalk pixel is.
-    assert scores[7] == pytest.approx(2 / 3)
-    # sidewalk: 1 hit; the pixel predicted 'unlabeled' (an ignored class) is still a miss.
-    assert scores[8] == pytest.approx(1 / 3)
-    # car: absent from both, so nan and out of the mean.
-    assert np.isnan(scores[26])
-    assert mean == pytest.approx(0.5)
-    assert set(scores) == {7, 8, 26}

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-import metrics
+import cityscapes_labels
 import source_cityscapes
 from errors import UserError
 from fixtures import LABEL_SIZE, nearest_rows, sample_index
@@ -91,7 +91,7 @@ def test_cityscapes_class_table_is_the_official_one():
     assert len(set(colors.values())) == 29
     ids = dict(zip(source.class_names, source.label_ids))
     assert (ids['unlabeled'], ids['road'], ids['traffic light'], ids['bicycle']) == (0, 7, 19, 33)
-    assert set(metrics.CITYSCAPES_EVALUATED_IDS) <= set(source.label_ids)
+    assert {label.id for label in cityscapes_labels.EVALUATED} <= set(source.label_ids)
 
 
 def test_cityscapes_official_split_exact_values_and_rgba(tmp_path):
