@@ -26,3 +26,22 @@ def test_input_scales_outside_the_range_are_refused(scale):
         prediction.check_input_scale(scale)
     prediction.check_input_scale(None)
     prediction.check_input_scale(1)
+
+
+@pytest.mark.parametrize('scale,valid,padded', [(1, (375, 1242), (384, 1248)),
+                                                (0.5, (188, 621), (192, 640))])
+def test_an_input_scale_sizes_the_network_input_and_pads_it_with_the_mean(scale, valid, padded):
+    import tensorflow.compat.v1 as tf
+    import resizing_tf
+    from vgg16 import VGG_MEAN_BGR
+    photo = np.random.default_rng(0).integers(0, 256, (375, 1242, 3)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as session:
+        network_input, valid_size = session.run(resizing_tf.network_input(
+            tf.constant(photo[None]), (576, 160), scale))
+    assert tuple(valid_size) == valid and network_input.shape == (1, *padded, 3)
+    if scale == 1:       # at native size the photo itself, unresized
+        np.testing.assert_array_equal(network_input[0, :375, :1242], photo)
+    np.testing.assert_allclose(network_input[0, valid[0]:], np.broadcast_to(
+        VGG_MEAN_BGR, network_input[0, valid[0]:].shape), rtol=1e-6)
+    np.testing.assert_allclose(network_input[0, :, valid[1]:], np.broadcast_to(
+        VGG_MEAN_BGR, network_input[0, :, valid[1]:].shape), rtol=1e-6)
