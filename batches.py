@@ -22,7 +22,8 @@ class EpochBatches:
 
     Iterating yields (images float32 [B, H, W, 3], labels float32 [B, H, W, C]) in the order of
     `files`; the last batch may be smaller. Each worker loads whole batches with
-    `load_sample(files[i], flipped[i])`; at most `prefetch` batches are in flight, so memory
+    `load_sample(files[i], transforms[i])`, where a sample's transform is True or False
+    (mirrored or not) or an augmentation.SampleTransform; at most `prefetch` batches are in flight, so memory
     stays bounded however slow the consumer is. OpenCV's decoding and resizing release the
     GIL, so threads overlap well. An error in a worker (e.g. `UserError` for a corrupt file)
     is raised in the consumer when it reaches that batch. Iterating again replays the epoch.
@@ -31,11 +32,12 @@ class EpochBatches:
     the order they are yielded, and `flipped`, True for each sample that is mirrored.
     """
 
-    def __init__(self, files, flipped, batch_size, load_sample, num_workers=None,
+    def __init__(self, files, transforms, batch_size, load_sample, num_workers=None,
                  prefetch=None):
         check_batch_size(batch_size)
         self.files = list(files)
-        self.flipped = [bool(f) for f in flipped]
+        self.transforms = list(transforms)
+        self.flipped = [bool(getattr(t, 'flip', t)) for t in self.transforms]
         self.batch_size = int(batch_size)
         self.load_sample = load_sample
         self.num_workers = num_workers or default_workers()
@@ -66,7 +68,8 @@ class EpochBatches:
     def _load_batch(self, start):
         """Load and stack the samples of the batch that begins at index `start`."""
         stop = min(start + self.batch_size, len(self.files))
-        samples = [self.load_sample(self.files[i], self.flipped[i]) for i in range(start, stop)]
+        samples = [self.load_sample(self.files[i], self.transforms[i])
+                   for i in range(start, stop)]
         images = np.stack([image for image, _ in samples])
         labels = np.stack([label for _, label in samples])
         return images, labels

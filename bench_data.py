@@ -114,9 +114,9 @@ def load_in_one_thread(source, batch_size):
     epoch = source.train_generator(batch_size)
     total = 0
     for start in range(0, len(epoch.files), batch_size):
-        samples = [source.load_sample(f, flip) for f, flip in
+        samples = [source.load_sample(f, transform) for f, transform in
                    zip(epoch.files[start:start + batch_size],
-                       epoch.flipped[start:start + batch_size])]
+                       epoch.transforms[start:start + batch_size])]
         images = np.stack([image for image, _ in samples])
         np.stack([label for _, label in samples])
         total += len(images)

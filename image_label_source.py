@@ -6,6 +6,7 @@ import numpy as np
 import batches
 import labels
 import resizing
+from augmentation import Augmentation, SampleTransform, transform_sample
 from checks import check_seed, check_valid_fraction
 from errors import UserError
 from images import read_image
@@ -21,7 +22,8 @@ class ImageLabelSource:
     data has them, `ignores_pixels` and `unknown_class`) and implements
     `find_samples(data_dir, valid_fraction) -> (train pairs, validation pairs)`. This class
     does the rest of the data-source contract: reading, nearest-neighbour label resizing,
-    colour lookup, one-hot encoding, seeded shuffles and flips, and threaded batching.
+    colour lookup, one-hot encoding, seeded shuffles, flips and augmentation
+    (augmentation.py; main.py sets `augmentation`), and threaded batching.
     """
 
     image_size = None
@@ -37,6 +39,7 @@ class ImageLabelSource:
         self.epoch = 0  # number of the next training epoch: each has its own shuffle
         self.num_workers = None  # None: up to batches.MAX_WORKERS, one per core
         self.validation_only = False  # True: no training split; every sample is scored
+        self.augmentation = Augmentation()  # of the training split; the default only flips
         self.train_files, self.valid_files = [], []
         self.num_training = self.num_validation = 0
 
@@ -91,33 +94,44 @@ class ImageLabelSource:
             label = resizing.resize_label(label, size)
         return labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
 
-    def load_sample(self, files, flip=False):
+    def load_sample(self, files, transform=False):
         """Return one sample from its (image, label) files: float32 BGR image [H, W, 3] and
-        float32 one-hot labels [H, W, num_classes] at image_size, mirrored if `flip`."""
+        float32 one-hot labels [H, W, num_classes]. `transform`: True or False, mirrored or
+        not, at image_size; or an augmentation.SampleTransform, at the augmentation's
+        sample size."""
         image_path, label_path = files
+        if isinstance(transform, SampleTransform):
+            image, classes = transform_sample(
+                read_image(image_path), lambda size: self.read_label(label_path, size),
+                self.image_size, self.augmentation.sample_size(self.image_size), transform)
+            return image, labels.one_hot(classes, self.num_classes)
         image = resizing.resize_photo(read_image(image_path), self.image_size)
         classes = self.read_label(label_path, self.image_size)
-        if flip:
+        if transform:
             image, classes = image[:, ::-1], classes[:, ::-1]
         return image.astype(np.float32), labels.one_hot(classes, self.num_classes)
 
     def train_generator(self, batch_size):
         """Return the next training epoch: shuffled by a generator seeded with (seed, epoch
-        number), each sample mirrored left-right with probability 1/2."""
+        number), each sample mirrored left-right with probability 1/2 and augmented as
+        `augmentation` says, by random numbers of the same generator."""
         rng = np.random.default_rng([self.seed, EPOCH_STREAM, self.epoch])
         self.epoch += 1
         order = rng.permutation(len(self.train_files))
         flipped = rng.random(len(order)) < 0.5
-        return self._batches([self.train_files[i] for i in order], flipped, batch_size)
+        transforms = self.augmentation.draw_transforms(rng, flipped)
+        return self._batches([self.train_files[i] for i in order], transforms, batch_size,
+                             self.augmentation.sample_size(self.image_size))
 
     def valid_generator(self, batch_size):
-        """Return all validation samples as batches, in a fixed order, never mirrored."""
-        return self._batches(self.valid_files, [False] * len(self.valid_files), batch_size)
+        """Return all validation samples as batches at image_size, in a fixed order, never
+        mirrored or augmented."""
+        return self._batches(self.valid_files, [False] * len(self.valid_files), batch_size,
+                             self.image_size)
 
-    def _batches(self, files, flipped, batch_size):
+    def _batches(self, files, transforms, batch_size, sample_size):
         """Return an `EpochBatches` whose prefetch queue fits in PREFETCH_BYTES."""
         workers = self.num_workers or batches.default_workers()
-        prefetch = batches.prefetch_depth(batch_size, self.image_size, self.num_classes,
-                                          workers)
-        return batches.EpochBatches(files, flipped, batch_size, self.load_sample, workers,
+        prefetch = batches.prefetch_depth(batch_size, sample_size, self.num_classes, workers)
+        return batches.EpochBatches(files, transforms, batch_size, self.load_sample, workers,
                                     prefetch)

@@ -10,6 +10,9 @@ from files import remove_quietly
 # Colour, whatever the file holds (grey, 16-bit, palette or RGBA: the alpha channel of an RGBA
 # label is dropped), and no EXIF rotation, which would turn a photo away from its label.
 READ_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+# The mean colour of the photos VGG16 was trained on (Caffe's ImageNet means, BGR): the
+# network subtracts it, so padding in this colour is zero to it.
+VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def quiet_opencv():

@@ -8,8 +8,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import tensor_names as names
-
-VGG_MEAN_BGR = (103.939, 116.779, 123.68)   # Caffe's ImageNet means, in BGR order
+from images import VGG_MEAN_BGR
 VGG16_BLOCKS = (2, 2, 3, 3, 3)              # convolutions per block
 VGG16_CHANNELS = (64, 128, 256, 512, 512)   # channels of each block
 FC_UNITS = 4096

@@ -61,7 +61,7 @@ def test_a_sample_is_resized_encoded_and_mirrored_whole(tmp_path):
     assert image.shape == (32, 64, 3) and labels.shape == (32, 64, 3)
     np.testing.assert_array_equal(image, resize_photo(cv2.imread(files[0]), SIZE))
     np.testing.assert_array_equal(labels, expected_labels(3))
-    mirrored_image, mirrored_labels = source.load_sample(files, flip=True)
+    mirrored_image, mirrored_labels = source.load_sample(files, True)
     np.testing.assert_array_equal(mirrored_image, image[:, ::-1])
     np.testing.assert_array_equal(mirrored_labels, labels[:, ::-1])
 
