@@ -18,7 +18,8 @@ from bench_model import restore_model
 from bench_timing import interleaved, session_config, summary
 from fcnvgg import Backbone, FCNVGG, build_fcn8s, initialize_uninitialized_variables
 from labels import one_hot
-from loss import adam_step, masked_cross_entropy
+from loss import masked_cross_entropy
+from optimizers import training_step
 
 KINDS = ('imported', 'project')   # the article's way first, then the project's
 
@@ -52,7 +53,7 @@ def training_session(kind, precision, vgg_dir, args):
         model = FCNVGG(session)
         model.bind_tensors()
         labels = tf.placeholder(tf.float32, [None, None, None, args.classes])
-        train_op = adam_step(masked_cross_entropy(model.logits, labels), 1e-4)
+        train_op = training_step(masked_cross_entropy(model.logits, labels), 1e-4)
         initialize_uninitialized_variables(session)
 
     def step(images, targets):

@@ -31,7 +31,8 @@ import vgg_zip
 import weight_files
 from bf16_weights import bf16_weight_copies, fill_copies
 from errors import UserError
-from loss import adam_step, masked_cross_entropy
+from loss import masked_cross_entropy
+from optimizers import training_step
 from upscale import upsample
 
 BACKBONES = ('savedmodel', 'keras', 'scratch')
@@ -233,6 +234,6 @@ class FCNVGG:
         """
         with self.session.graph.as_default():
             loss = masked_cross_entropy(self.logits, labels)
-            train_op = adam_step(loss, learning_rate, loss_scale)
+            train_op = training_step(loss, learning_rate, loss_scale=loss_scale)
             initialize_uninitialized_variables(self.session)
         return train_op, loss

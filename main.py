@@ -14,6 +14,8 @@ import contextlib
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import augmentation
+import class_weights
 import devices
 import images
 import precision
@@ -24,6 +26,8 @@ import summaries
 import training
 from errors import ArgumentParser, UserError, run_script
 from files import make_directory
+from optimizers import OPTIMIZERS
+from schedules import SCHEDULES
 from training_graph import build_trainer
 
 DEFAULTS = run_settings.RunSettings()
@@ -56,8 +60,21 @@ def parse_args(argv=None):
         f'{DEFAULTS.epochs})')
     add('--batch-size', type=int, help=f'images per training step (default '
         f'{DEFAULTS.batch_size})')
-    add('--learning-rate', type=float, help=f'Adam learning rate (default '
-        f'{DEFAULTS.learning_rate})')
+    add('--learning-rate', type=float, help=f'learning rate, the peak of the schedule '
+        f'(default {DEFAULTS.learning_rate})')
+    add('--lr-schedule', choices=SCHEDULES, help='constant, or poly: the rate falls as (1 - '
+        f'step / total steps) ^ 0.9 over the run\'s epochs (default {DEFAULTS.lr_schedule})')
+    add('--warmup-epochs', type=float, help='the rate ramps up linearly over these first '
+        f'epochs (default {DEFAULTS.warmup_epochs:g})')
+    add('--optimizer', choices=OPTIMIZERS, help=f'adam, or sgd with momentum (default '
+        f'{DEFAULTS.optimizer})')
+    add('--momentum', type=float, help=f'SGD momentum (default {DEFAULTS.momentum})')
+    add('--weight-decay', type=float, help='weight decay of kernels, not biases: decoupled '
+        f'for adam (AdamW), an L2 penalty for sgd (default {DEFAULTS.weight_decay:g})')
+    add('--class-weights', choices=run_settings.CLASS_WEIGHTINGS, help='balanced: weigh '
+        "each class's pixels by median frequency balancing over the training labels, "
+        f'computed once and recorded (default {DEFAULTS.class_weights})')
+    augmentation.add_flags(parser)
     add('--keep-prob', type=float, help='dropout keep probability of fc6 and fc7 (default '
         f'{DEFAULTS.keep_prob})')
     add('--valid-fraction', type=float, help='fraction of samples held out for validation, '
@@ -88,10 +105,20 @@ def settings_flags(args):
     flags = {field: getattr(args, field) for field in (
         'name', 'data_source', 'data_dir', 'vgg_dir', 'vgg_weights', 'vgg_width', 'epochs',
         'batch_size', 'learning_rate', 'keep_prob', 'valid_fraction', 'checkpoint_interval',
-        'seed', 'precision', 'tensorboard_dir')}
+        'seed', 'precision', 'tensorboard_dir', 'scale_range', 'crop', 'photometric',
+        'lr_schedule', 'warmup_epochs', 'optimizer', 'momentum', 'weight_decay',
+        'class_weights')}
     flags['backbone'] = ('keras' if args.vgg_weights is not None else
                          'scratch' if args.vgg_init == 'scratch' else None)
     return flags
+
+
+def check_resumed_optimizer(name, recorded, optimizer):
+    """Raise `UserError` when a resumed run is asked to change optimizer: the other one's
+    state (Adam's moments, SGD's momentum) is not in its checkpoints."""
+    if recorded is not None and optimizer and optimizer != recorded.optimizer:
+        raise UserError(f'{name} trains with {recorded.optimizer}; its checkpoints hold no '
+                        f'{optimizer} state: resume without --optimizer, or start a new run')
 
 
 def check_run_dir(name, resume, force):
@@ -115,8 +142,10 @@ def check_run_dir(name, resume, force):
 def print_settings(settings, source):
     """Print the run's settings and the data as [i] lines."""
     for key in ('name', 'data_source', 'data_dir', 'backbone', 'devices', 'precision', 'epochs',
-                'batch_size', 'learning_rate', 'keep_prob', 'valid_fraction',
-                'checkpoint_interval', 'seed', 'tensorboard_dir'):
+                'batch_size', 'learning_rate', 'lr_schedule', 'warmup_epochs', 'optimizer',
+                'momentum', 'weight_decay', 'class_weights', 'keep_prob', 'valid_fraction',
+                'checkpoint_interval', 'seed', 'scale_range', 'crop', 'photometric',
+                'tensorboard_dir'):
         print(f'[i] {key.replace("_", " "):<20s}{getattr(settings, key)}')
     print(f'[i] {source.num_training} training, {source.num_validation} validation samples, '
           f'{settings.num_classes} classes, image size {settings.image_size}')
@@ -131,12 +160,36 @@ def print_iou_table(confusion, class_names):
     print(f'[i]   mean IoU {confusion.mean_iou():.4f}')
 
 
+def set_augmentation(source, settings):
+    """Give the source the run's training augmentation; `UserError` if it asks for one and
+    the source cannot augment."""
+    wanted = run_settings.augmentation(settings)
+    if not sources.set_optional(source, 'augmentation', wanted) and wanted.active:
+        raise UserError(f'data source {settings.data_source!r} does not augment (it has no '
+                        '`augmentation` attribute): train it without --scale-range, --crop '
+                        'and --photometric')
+
+
+def loss_class_weights(source, settings):
+    """Return the run's class weights: None (none), the recorded ones of a resumed run, or
+    median-frequency weights from the training labels, computed now."""
+    if settings.class_weights == 'none':
+        return None
+    recorded = settings.class_weight_values
+    if recorded and len(recorded) == settings.num_classes:
+        return recorded
+    return class_weights.balanced_class_weights(source, settings.data_source,
+                                                settings.batch_size,
+                                                sources.class_names(source))
+
+
 def main(argv=None):
     """Parse, validate, build, train, report."""
     args = parse_args(argv)
     images.quiet_opencv()
     args.name = args.name or os.path.join('runs', args.data_source or DEFAULTS.data_source)
     recorded = check_run_dir(args.name, args.resume, args.force)
+    check_resumed_optimizer(args.name, recorded, args.optimizer)
     settings = run_settings.resolve(settings_flags(args), recorded)
     settings.check()
     settings.devices = devices.choose_devices(args.devices)
@@ -147,7 +200,9 @@ def main(argv=None):
     if recorded and recorded.num_classes != settings.num_classes:
         raise UserError(f'{args.name} was trained for {recorded.num_classes} classes, '
                         f'{settings.data_source} has {settings.num_classes}')
+    set_augmentation(source, settings)
     print_settings(settings, source)
+    settings.class_weight_values = loss_class_weights(source, settings)
 
     resume_from = runs.checkpoint_paths(args.name)[-1] if args.resume else None
     strategy, target = devices.make_strategy(settings.devices)

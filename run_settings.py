@@ -13,8 +13,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
+from augmentation import Augmentation
 from errors import UserError
 from files import write_json
+from optimizers import Optimizer
+from schedules import SCHEDULES
 from sources import optional
 
 SETTINGS_FILE = 'settings.json'
@@ -41,6 +44,17 @@ class RunSettings:
     precision: str = 'fp32'
     devices: Optional[list] = None
     tensorboard_dir: Optional[str] = None  # default <name>/tensorboard
+    # How it trains (augmentation.py, schedules.py, optimizers.py, class_weights.py).
+    scale_range: Optional[list] = None     # [min, max] relative to image_size
+    crop: Optional[list] = None            # [width, height]
+    photometric: float = 0.0
+    lr_schedule: str = 'constant'          # constant or poly
+    warmup_epochs: float = 0.0
+    optimizer: str = 'adam'                # adam or sgd
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    class_weights: str = 'none'            # none or balanced
+    class_weight_values: Optional[list] = None   # computed once, kept on resume
     # Recorded from the network that was built and the data source it was trained on.
     widths: Optional[dict] = None          # {VGG16 layer: channels}; None for vgg.zip
     image_size: Optional[list] = None      # [width, height]
@@ -64,12 +78,32 @@ class RunSettings:
             raise UserError('--learning-rate must be positive')
         if not 0 < self.vgg_width <= 4:
             raise UserError('--vgg-width must be in (0, 4]')
+        if self.lr_schedule not in SCHEDULES:
+            raise UserError(f'--lr-schedule must be one of {", ".join(SCHEDULES)}')
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            raise UserError(f'--warmup-epochs must be between 0 and --epochs ({self.epochs})')
+        if self.class_weights not in CLASS_WEIGHTINGS:
+            raise UserError(f'--class-weights must be one of {", ".join(CLASS_WEIGHTINGS)}')
+        augmentation(self)
+        Optimizer(self.optimizer, self.momentum, self.weight_decay)
+
+
+CLASS_WEIGHTINGS = ('none', 'balanced')
+
+
+def augmentation(settings):
+    """Return the augmentation.Augmentation of a run's settings (checked)."""
+    return Augmentation(tuple(settings.scale_range) if settings.scale_range else None,
+                        tuple(settings.crop) if settings.crop else None,
+                        float(settings.photometric))
 
 
 # What `main.py --resume` takes from the recorded run unless the flag is given again.
 KEPT_ON_RESUME = ('data_source', 'data_dir', 'backbone', 'batch_size', 'learning_rate',
                   'keep_prob', 'valid_fraction', 'checkpoint_interval', 'seed', 'precision',
-                  'tensorboard_dir', 'vgg_width', 'widths')
+                  'tensorboard_dir', 'vgg_width', 'widths', 'scale_range', 'crop',
+                  'photometric', 'lr_schedule', 'warmup_epochs', 'optimizer', 'momentum',
+                  'weight_decay', 'class_weights', 'class_weight_values')
 FIELDS = tuple(f.name for f in dataclasses.fields(RunSettings))
 
 

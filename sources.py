@@ -35,6 +35,8 @@ OPTIONAL = {
                               # photo's size; `image`: the file already decoded
     'benchmark': None,        # 'cityscapes' or 'kitti_road': official score, submissions
     'validation_only': None,  # set True before load_data: every sample is for scoring
+    'augmentation': None,     # an augmentation.Augmentation for the training split, set
+                              # by main.py (ImageLabelSource has it)
 }
 # Optional attributes of what a generator call returns (utils.EpochBatches has both), which
 # let check_data_source.py name the file of a bad sample and un-mirror its coordinates.

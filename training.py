@@ -1,5 +1,6 @@
-"""The training loop: epochs of Adam steps, validation with one confusion matrix,
-TensorBoard summaries, checkpoints, and stopping cleanly on Ctrl-C or a non-finite loss."""
+"""The training loop: epochs of optimizer steps at the schedule's learning rates, validation
+with one confusion matrix, TensorBoard summaries, checkpoints, and stopping cleanly on Ctrl-C
+or a non-finite loss."""
 import signal
 import time
 
@@ -14,6 +15,7 @@ import sources
 import summaries
 from errors import UserError
 from labels import labels_to_class_map
+from schedules import run_schedule
 
 IMAGE_INTERVAL = 5        # epochs between validation images in TensorBoard
 IMAGES_SHOWN = 3
@@ -49,21 +51,29 @@ class StopRequest:
                    'checkpoint (a second Ctrl-C or SIGTERM aborts without saving)')
 
 
-def train_epoch(session, trainer, source, settings, epoch, stop):
-    """Train one epoch (or until a stop request); return the mean training loss."""
+def train_epoch(session, trainer, source, settings, epoch, stop, schedule, writer):
+    """Train one epoch (or until a stop request); return the mean training loss.
+
+    Each step's learning rate comes from `schedule` at the global step, and is written to
+    TensorBoard as train/learning_rate at that step.
+    """
     total, seen = 0.0, 0
-    feed = {trainer.keep_prob: settings.keep_prob,
-            trainer.learning_rate: settings.learning_rate}
+    feed = {trainer.keep_prob: settings.keep_prob}
     labelled = 0
+    step = int(session.run(trainer.global_step))
     batches = sources.split_batches(source, settings.data_source, 'training',
                                     settings.batch_size)
     with tqdm(total=source.num_training, unit='img', desc=f'epoch {epoch}', leave=False) as bar:
         for images, labels in batches:
             labelled += int(np.count_nonzero(labels))
-            feed.update({trainer.images: images, trainer.labels: labels})
+            rate = schedule.rate(step)
+            feed.update({trainer.images: images, trainer.labels: labels,
+                         trainer.learning_rate: rate})
             loss = session.run(trainer.step_loss, feed)
             if not np.isfinite(loss):
                 raise NonFiniteLoss(f'the training loss became {loss} in epoch {epoch}')
+            summaries.write_scalars(writer, step, {'train/learning_rate': rate})
+            step += 1
             total, seen = total + loss * len(images), seen + len(images)
             bar.update(len(images))
             bar.set_postfix(loss=f'{total / seen:.4f}')
@@ -122,13 +132,16 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
             on_checkpoint()
         return path
     saver = runs.make_saver()
+    schedule = run_schedule(settings.learning_rate, settings.lr_schedule,
+                            settings.warmup_epochs, settings.epochs, source.num_training,
+                            settings.batch_size)
     if first_epoch > 1:     # resumed: keep listing (and rotating) the earlier checkpoints
         saver.recover_last_checkpoints(runs.checkpoint_paths(settings.name))
     confusion, done = None, first_epoch - 1
     try:
         for epoch in range(first_epoch, settings.epochs + 1):
             confusion = run_epoch(session, trainer, source, settings, writer, epoch, stop,
-                                  first_epoch) or confusion
+                                  first_epoch, schedule) or confusion
             if stop.requested:
                 break
             done = epoch
@@ -146,11 +159,11 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
     return confusion
 
 
-def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epoch):
+def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epoch, schedule):
     """Train one epoch, validate, write summaries and print its line; return the
     validation confusion matrix (None without validation samples or when stopped)."""
     started = time.time()
-    train_loss = train_epoch(session, trainer, source, settings, epoch, stop)
+    train_loss = train_epoch(session, trainer, source, settings, epoch, stop, schedule, writer)
     if stop.requested:
         return None
     values = {'train/loss': train_loss}

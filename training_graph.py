@@ -1,4 +1,4 @@
-"""The training graph: FCN-8s with its Adam step on every device, the validation loss and
+"""The training graph: FCN-8s with its optimizer step on every device, the validation loss and
 the epoch counter, and the `Trainer` tensors main.py feeds and fetches by their names
 (tensor_names.TRAINING)."""
 from collections import namedtuple
@@ -10,10 +10,11 @@ import runs
 import tensor_names as names
 from errors import UserError
 from fcnvgg import FCNVGG, Backbone, build_fcn8s
-from loss import adam_step, masked_cross_entropy
+from loss import masked_cross_entropy, pixel_weights
+from optimizers import Optimizer, training_step
 
 Trainer = namedtuple('Trainer', 'model images keep_prob labels learning_rate step_loss '
-                     'valid_labels valid_loss epochs_done epochs_value set_epochs')
+                     'valid_labels valid_loss epochs_done epochs_value set_epochs global_step')
 
 
 def build_trainer(session, settings, strategy, resume_from=None):
@@ -22,14 +23,20 @@ def build_trainer(session, settings, strategy, resume_from=None):
     A resumed run is rebuilt the same way and restored by variable names, which do not
     depend on the number of devices. A run that imported vgg.zip's graph as it is (trained
     before vgg.zip loaded into vgg16.py's network, or a variant that does not) records no
-    widths; it is restored from its checkpoint's metagraph, on one device.
+    widths; it is restored from its checkpoint's metagraph, on one device, with the plain
+    Adam and unweighted loss it was built with.
     """
     replicated = strategy.num_replicas_in_sync > 1
     model = FCNVGG(session)
+    optimizer = run_optimizer(settings)
     if resume_from and settings.widths is None:
         if replicated:
             raise UserError(f'{settings.name} uses the vgg.zip SavedModel as its own graph, '
                             'which trains on one device: resume it with --devices 1')
+        if optimizer != Optimizer() or settings.class_weight_values:
+            raise UserError(f'{settings.name} uses the vgg.zip SavedModel as its own graph, '
+                            'built with plain Adam and no class weights: resume it without '
+                            '--optimizer sgd, --weight-decay and --class-weights')
         model.build_from_metagraph(resume_from + '.meta', resume_from)
         return trainer_from_graph(model, replicated=False)
     if resume_from:     # the recorded shape; the checkpoint brings the values
@@ -39,9 +46,9 @@ def build_trainer(session, settings, strategy, resume_from=None):
                             settings.vgg_width)
     with session.graph.as_default(), strategy.scope():
         tf.set_random_seed(settings.seed)
-        model.widths = build_training_graph(session, settings.num_classes, backbone,
-                                            settings.learning_rate,
-                                            settings.precision == 'fp16', strategy)
+        model.widths = build_training_graph(
+            session, settings.num_classes, backbone, settings.learning_rate,
+            settings.precision == 'fp16', strategy, optimizer, settings.class_weight_values)
         model.bind_tensors()
         if resume_from:
             with runs.restoring(resume_from):
@@ -49,13 +56,20 @@ def build_trainer(session, settings, strategy, resume_from=None):
     return trainer_from_graph(model, replicated)
 
 
-def build_training_graph(session, num_classes, backbone, learning_rate, loss_scale, strategy):
+def run_optimizer(settings):
+    """Return the optimizers.Optimizer of a run's settings."""
+    return Optimizer(settings.optimizer, settings.momentum, settings.weight_decay)
+
+
+def build_training_graph(session, num_classes, backbone, learning_rate, loss_scale, strategy,
+                         optimizer=Optimizer(), class_weights=None):
     """Build the model and its training step on each device, and the tensors main.py feeds;
     return the network's {layer: channels}.
 
     Each device takes its consecutive part of the global batch; its loss is divided by
-    the whole batch's pixel count, so the gradients summed over devices are those of the
-    whole batch's mean loss. The ops are created in a fixed order: with a graph seed, each
+    the whole batch's total pixel weight (its pixel count without `class_weights`), so the
+    gradients summed over devices are those of the whole batch's mean loss. The validation
+    loss is unweighted, comparable between runs. The ops are created in a fixed order: with a graph seed, each
     random initialiser's seed follows from the ops made before it.
     """
     labels = tf.placeholder(tf.float32, [None, None, None, num_classes], name=names.LABELS)
@@ -65,16 +79,17 @@ def build_training_graph(session, num_classes, backbone, learning_rate, loss_sca
     if strategy.num_replicas_in_sync > 1:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name=names.BATCH_IMAGES)
         keep_prob = tf.placeholder_with_default(1.0, [], name=names.BATCH_KEEP_PROB)
-    total_weight = tf.reduce_sum(labels)
+    total_weight = tf.reduce_sum(pixel_weights(labels, class_weights))
 
     def replicate(build):
-        """Build the model and its Adam step on every device, then the shared tensors."""
+        """Build the model and its step on every device, then the shared tensors."""
         def replica_step():
             """This device's part: its logits, loss and update; returns the loss."""
             part = None if images is None else devices.replica_part(images)
             logits = build(part, keep_prob)
-            loss = masked_cross_entropy(logits, devices.replica_part(labels), total_weight)
-            with tf.control_dependencies([adam_step(loss, rate, loss_scale)]):
+            loss = masked_cross_entropy(logits, devices.replica_part(labels), total_weight,
+                                        class_weights=class_weights)
+            with tf.control_dependencies([training_step(loss, rate, optimizer, loss_scale)]):
                 return tf.identity(loss)
         losses = strategy.extended.call_for_each_replica(replica_step)
         tf.identity(strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None),
@@ -112,4 +127,5 @@ def trainer_from_graph(model, replicated):
                    tensor(names.LABELS), tensor(names.LEARNING_RATE), tensor(names.STEP_LOSS),
                    tensor(names.VALID_LABELS), tensor(names.VALID_LOSS),
                    tensor(names.EPOCHS_COMPLETED), tensor(names.EPOCHS_DONE_VALUE),
-                   graph.get_operation_by_name(names.SET_EPOCHS_DONE))
+                   graph.get_operation_by_name(names.SET_EPOCHS_DONE),
+                   tf.train.get_global_step(graph))
