@@ -77,8 +77,7 @@ class ImageLabelSource:
         spread = files[::max(1, len(files) // LABEL_SPOT_CHECKS)][:LABEL_SPOT_CHECKS]
         rest = [pair for pair in files if pair not in spread]
         for _, label_path in spread + rest:
-            label = read_image(label_path)
-            if (labels.colors_to_class_map(label, self.label_colors) >= 0).any():
+            if (self.read_label(label_path) >= 0).any():
                 return
         colours = ', '.join(f'{tuple(c)}' for c in self.label_colors.values())
         raise UserError(f'none of the {len(files)} label files in {os.path.dirname(files[0][1])} '

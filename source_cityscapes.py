@@ -35,12 +35,13 @@ for _label in cityscapes_labels.LABELS:
 LABELS = [(label.name, label.id, label.color) for label in _COLOURED.values()]
 
 
-def id_lookup(label_ids, unknown=-1):
+def id_lookup(label_ids, black_class=0):
     """Return a table from label id (0..255) to class index of `label_ids`: black void
-    labels to class 0 ('unlabeled'), every other id without a class to `unknown`."""
-    table = np.full(256, unknown, np.int32)
+    labels to `black_class` (0, 'unlabeled', here), every other id without a class to -1
+    (don't care)."""
+    table = np.full(256, -1, np.int32)
     black = [l.id for l in cityscapes_labels.LABELS if l.color == (0, 0, 0) and l.id >= 0]
-    table[black] = 0
+    table[black] = black_class
     for index, label_id in enumerate(label_ids):
         table[label_id] = index
     return table
