@@ -69,8 +69,8 @@ def build_training_graph(session, num_classes, backbone, learning_rate, loss_sca
     Each device takes its consecutive part of the global batch; its loss is divided by
     the whole batch's total pixel weight (its pixel count without `class_weights`), so the
     gradients summed over devices are those of the whole batch's mean loss. The validation
-    loss is unweighted, comparable between runs. The ops are created in a fixed order: with a graph seed, each
-    random initialiser's seed follows from the ops made before it.
+    loss is unweighted, comparable between runs. The ops are created in a fixed order: with a
+    graph seed, each random initialiser's seed follows from the ops made before it.
     """
     labels = tf.placeholder(tf.float32, [None, None, None, num_classes], name=names.LABELS)
     rate = tf.placeholder_with_default(tf.constant(learning_rate, tf.float32), [],
