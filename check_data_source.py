@@ -4,18 +4,22 @@
     python check_data_source.py kitti data/kitti checked/ --samples 10
 
 Prints the source's summary, writes N training samples blended with their labels as PNG
-files (to see whether the colours mean what they should), then checks every pixel of every
+files (to see whether the colours mean what they should; with main.py's augmentation flags,
+--scale-range, --crop and --photometric, augmented as the network would see them, from the
+first training epoch of --seed), then checks every pixel of every
 training and validation sample: each label row must be one-hot (exactly one 1, all else 0),
 or all zero where the source marks pixels "don't care" (`ignores_pixels`), which are counted
 apart. Exit status 0 when every label is valid, 1 otherwise. Works with any source written to
 the data source contract.
 """
+import contextlib
 import os
 import sys
 
 import numpy as np
 from tqdm import tqdm
 
+import augmentation
 import sources
 from drawing import blend_labels
 from errors import ArgumentParser, UserError, run_script
@@ -45,6 +49,10 @@ def parse_args(argv=None):
     parser.add_argument('--samples', type=int, default=10, metavar='N',
                         help='number of training samples to write blended with their labels '
                              '(default: %(default)s; 0 writes none)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the split and of the examples\' shuffle, flips and '
+                             'augmentation, as main.py --seed (default: %(default)s)')
+    augmentation.add_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -54,9 +62,11 @@ def main(argv=None):
     if args.samples < 0:
         raise UserError(f'--samples must be 0 or more, not {args.samples}')
     quiet_opencv()
-    source = sources.load_source_data(args.source, args.data_dir, VALID_FRACTION)
+    shown = augmentation.Augmentation(args.scale_range, args.crop, args.photometric or 0.0)
+    source = sources.load_source_data(args.source, args.data_dir, VALID_FRACTION, args.seed)
     print_summary(source, args.source)
-    write_examples(source, args.source, args.samples, args.output_dir)
+    with augmented(source, args.source, shown):
+        write_examples(source, args.source, args.samples, args.output_dir)
     reports = [check_split(source, split, sources.split_batches(source, args.source, split,
                                                                 BATCH_SIZE), expected)
                for split, expected in (('training', source.num_training),
@@ -80,6 +90,25 @@ def print_summary(source, name):
         print('[i] Don\'t-care pixels (all-zero rows): allowed, the source sets ignores_pixels')
     else:
         print('[i] Don\'t-care pixels: none allowed, every row must be one-hot')
+
+
+@contextlib.contextmanager
+def augmented(source, name, wanted):
+    """Within `with`, the source's training split is augmented as `wanted`; after it, not,
+    so that the check reads the files as they are and its coordinates point into them."""
+    if not wanted.active:
+        yield
+        return
+    if not sources.set_optional(source, 'augmentation', wanted):
+        raise UserError(f'data source {name!r} does not augment (it has no `augmentation` '
+                        'attribute): leave out --scale-range, --crop and --photometric')
+    crop = '{}x{}'.format(*wanted.sample_size(source.image_size))
+    print(f'[i] Examples augmented: scale {wanted.scale_range or "1"} of the image size, '
+          f'{crop} windows, photometric {wanted.photometric:g}')
+    try:
+        yield
+    finally:
+        sources.set_optional(source, 'augmentation', augmentation.Augmentation())
 
 
 def class_label(index, names):

@@ -57,6 +57,30 @@ def test_valid_synthetic_data_passes_and_writes_the_samples(tmp_path):
     assert 'Checking training' in result.stderr and 'Checking validation' in result.stderr
 
 
+def test_augmentation_flags_show_what_the_network_sees_and_the_check_reads_the_files(
+        tmp_path):
+    data = synthetic_dir(tmp_path / 'data')
+    flags = ['--samples', 3, '--scale-range', '1.5,2', '--crop', '32x32', '--photometric',
+             '0.3', '--seed', 4]
+    result = run('synthetic', data, tmp_path / 'out', *flags)
+    assert result.returncode == 0, result.stderr
+    assert '[i] Examples augmented: scale (1.5, 2.0) of the image size, 32x32 windows' \
+        in result.stdout
+    written = sorted(os.listdir(tmp_path / 'out'))
+    assert len(written) == 3
+    examples = [cv2.imread(str(tmp_path / 'out' / name)) for name in written]
+    assert all(example.shape == (32, 32, 3) for example in examples)
+    # The check itself reads the files at the image size, as before.
+    assert '[i] training: 9 samples, 18,432 pixels, 0 bad in 0 samples' in result.stdout
+    again = run('synthetic', data, tmp_path / 'again', *flags)
+    assert again.returncode == 0
+    for name, example in zip(written, examples):      # the same seed: the same examples
+        np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'again' / name)), example)
+    plain = run('synthetic', data, tmp_path / 'plain', '--samples', 3, '--seed', 4)
+    assert sorted(os.listdir(tmp_path / 'plain')) == written   # same samples, not augmented
+    assert cv2.imread(str(tmp_path / 'plain' / written[0])).shape == (32, 64, 3)
+
+
 def test_blended_samples_show_the_label_colours(tmp_path):
     write_kitti(tmp_path / 'kitti', count=2)
     result = run('kitti', tmp_path / 'kitti', tmp_path / 'out', '--samples', 5)
