@@ -2,18 +2,23 @@
 
 * labels: encoding colour labels to one-hot against a loop over classes, and checking
   one-hot rows against a loop over pixels (as the original checker did).
-* loader: images/s delivered by the threaded batch loader against one thread.
+* loader: images/s delivered by the threaded batch loader against one thread, and with the
+  README's Cityscapes augmentation recipe (scaled 1-4x, 512x256 crops, colour jitter):
+  what augmentation costs the input pipeline.
 """
 import os
 
 import numpy as np
 
+from augmentation import Augmentation
 from bench_inputs import cityscapes_colors, colour_label, write_cityscapes
 from bench_timing import interleaved
 from labels import check_one_hot, colors_to_class_map, one_hot
 from sources import load_source_data
 
 LOADER_BATCH = 4   # batch size of the loader part
+# Native-resolution windows of the 512x256 source, as a Cityscapes recipe takes them.
+LOADER_AUGMENTATION = Augmentation(scale_range=(1.0, 4.0), crop=(512, 256), photometric=0.2)
 
 
 # ---------------------------------------------------------------------- labels part
@@ -124,23 +129,31 @@ def load_in_one_thread(source, batch_size):
 
 
 def bench_loader(args, work_dir):
-    """Time the Cityscapes source's threaded batches against loading in one thread."""
+    """Time the Cityscapes source's threaded batches against loading in one thread, and
+    against threaded batches augmented as LOADER_AUGMENTATION says."""
     data_dir = os.path.join(work_dir, 'cityscapes')
     size = args.loader_file_size
     print(f'[i] Loader: {args.loader_images} Cityscapes-style pairs of {size[0]}x{size[1]}',
           flush=True)
     write_cityscapes(data_dir, args.loader_images, size)
     source = load_source_data('cityscapes', data_dir, 0.0)
+    augmented = load_source_data('cityscapes', data_dir, 0.0)
+    augmented.augmentation = LOADER_AUGMENTATION
     batch_size = LOADER_BATCH
 
-    def threaded():
-        return sum(len(images) for images, _ in source.train_generator(batch_size))
+    def threaded(loaded):
+        return sum(len(images) for images, _ in loaded.train_generator(batch_size))
 
-    times = interleaved({'threaded': threaded,
-                         'one thread': lambda: load_in_one_thread(source, batch_size)},
+    times = interleaved({'threaded': lambda: threaded(source),
+                         'one thread': lambda: load_in_one_thread(source, batch_size),
+                         'threaded, augmented': lambda: threaded(augmented)},
                         args, warmup=1, desc='loader')
     workers = source.train_generator(batch_size).num_workers
     rates = {key: args.loader_images / min(value) for key, value in times.items()}
     return {'images': args.loader_images, 'file_size': list(size),
             'image_size': list(source.image_size), 'batch': batch_size, 'workers': workers,
-            'images_per_s': rates, 'speedup': rates['threaded'] / rates['one thread']}
+            'images_per_s': rates, 'speedup': rates['threaded'] / rates['one thread'],
+            'augmentation': {'scale_range': list(LOADER_AUGMENTATION.scale_range),
+                             'crop': list(LOADER_AUGMENTATION.crop),
+                             'photometric': LOADER_AUGMENTATION.photometric},
+            'augmented_cost': rates['threaded'] / rates['threaded, augmented']}

@@ -176,6 +176,11 @@ def print_loader(loader):
           f'{loader["batch"]}): {rates["threaded"]:.1f} img/s with {loader["workers"]} '
           f'worker threads vs {rates["one thread"]:.1f} in one thread '
           f'({loader["speedup"]:.2f}x)')
+    recipe = loader['augmentation']
+    print(f'  augmented (scale {recipe["scale_range"][0]:g}-{recipe["scale_range"][1]:g}, '
+          f'{recipe["crop"][0]}x{recipe["crop"][1]} crops, photometric '
+          f'{recipe["photometric"]:g}): {rates["threaded, augmented"]:.1f} img/s with the '
+          f'same threads ({loader["augmented_cost"]:.2f}x the time of plain samples)')
 
 
 def print_targets(targets):

@@ -162,6 +162,9 @@ def test_quick_run_writes_every_part(tmp_path):
     assert labels['encode_identical'] and labels['check_identical']
     assert min(labels['ms_per_image'].values()) > 0
     assert min(results['loader']['images_per_s'].values()) > 0
+    assert set(results['loader']['images_per_s']) == {'threaded', 'one thread',
+                                                      'threaded, augmented'}
+    assert 'augmented (scale 1-4, 512x256 crops, photometric 0.2)' in result.stdout
     assert {target['key'] for target in results['targets']} >= {
         'encode_speedup', 'check_speedup', 'vggzip_training_fp32'}
     assert os.path.isdir(tmp_path / 'work')
