@@ -145,11 +145,12 @@ def window_origin(scaled, window, place):
     return low + min(int(place * (high - low + 1)), high - low)
 
 
-def take_window(array, x0, y0, size, fill):
-    """Return the [height, width, ...] window of `array` at (x0, y0), where it lies outside
-    `array` filled with `fill`, and its (left, top, right, bottom) part that is inside."""
+def take_window(array, x0, y0, size, fill, dtype=None):
+    """Return the [height, width, ...] window of `array` at (x0, y0) (of `dtype`, default
+    the array's), where it lies outside `array` filled with `fill`, and its (left, top,
+    right, bottom) part that is inside."""
     width, height = size
-    out = np.empty((height, width) + array.shape[2:], array.dtype)
+    out = np.empty((height, width) + array.shape[2:], dtype or array.dtype)
     out[...] = fill
     left, top = max(0, -x0), max(0, -y0)
     right = min(width, array.shape[1] - x0)
@@ -173,22 +174,44 @@ def jitter_colors(image, transform):
     return np.clip(out, 0, 255).reshape(image.shape).astype(np.float32)
 
 
-def transform_sample(photo, read_classes, image_size, out_size, transform):
+def window_indices(origin, length, scaled, full):
+    """Return, for each pixel of a window of `length` from `origin` in a sample scaled from
+    `full` to `scaled` pixels, the file's pixel nearest its centre, and whether it lies
+    inside the sample (not padding)."""
+    positions = origin + np.arange(length)
+    inside = (positions >= 0) & (positions < scaled)
+    nearest = np.floor((positions + 0.5) * (full / scaled)).astype(np.int64)
+    return np.clip(nearest, 0, full - 1), inside
+
+
+def label_window(label, classes_of, x0, y0, scaled, size):
+    """Return the class map [height, width] of the window at (x0, y0) of `label` (a label
+    file as stored) scaled to `scaled`, by nearest neighbour; -1 outside the sample.
+
+    Only the window's pixels are picked and looked up, not the whole scaled label.
+    """
+    columns, inside_x = window_indices(x0, size[0], scaled[0], label.shape[1])
+    rows, inside_y = window_indices(y0, size[1], scaled[1], label.shape[0])
+    classes = classes_of(label[rows[:, None], columns[None, :]])
+    classes[~(inside_y[:, None] & inside_x[None, :])] = -1
+    return classes
+
+
+def transform_sample(photo, label, classes_of, image_size, out_size, transform):
     """Return (float32 BGR photo, int32 class map) of one augmented training sample.
 
-    `photo` is the full-resolution file; `read_classes(size)` returns its label's class map
-    resized to `size` by nearest neighbour (-1: don't care). The sample is scaled relative to
-    `image_size`, windowed at `out_size` (padding: mean colour, don't care), jittered and
-    mirrored as `transform` says.
+    `photo` and `label` are the full-resolution files (the label as stored, colours or
+    ids; `classes_of(label)` gives its class map, -1 for don't care). The sample is scaled
+    relative to `image_size`, windowed at `out_size` (padding: mean colour, don't care),
+    jittered and mirrored as `transform` says.
     """
     scaled = scaled_size(image_size, transform.scale)
-    photo = resizing.resize_photo(photo, scaled)
-    classes = read_classes(scaled)
     x0 = window_origin(scaled[0], out_size[0], transform.x)
     y0 = window_origin(scaled[1], out_size[1], transform.y)
-    image, (left, top, right, bottom) = take_window(photo.astype(np.float32), x0, y0,
-                                                    out_size, VGG_MEAN_BGR)
-    classes, _ = take_window(classes, x0, y0, out_size, -1)
+    photo = resizing.resize_photo(photo, scaled)
+    image, (left, top, right, bottom) = take_window(photo, x0, y0, out_size, VGG_MEAN_BGR,
+                                                    np.float32)
+    classes = label_window(label, classes_of, x0, y0, scaled, out_size)
     if transform[4:] != SampleTransform()[4:]:
         image[top:bottom, left:right] = jitter_colors(image[top:bottom, left:right], transform)
     if transform.flip:

@@ -84,14 +84,23 @@ class ImageLabelSource:
                         f'holds a colour of this source (B, G, R: {colours}), so every pixel '
                         'would be "don\'t care": are these the right label files?')
 
+    def label_image(self, label_path):
+        """Return a label file as stored (here a BGR colour image), for `classes_of`."""
+        return read_image(label_path)
+
+    def classes_of(self, label):
+        """Return the class map [H, W] of a label image as `label_image` gives it (-1:
+        don't care)."""
+        return labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
+
     def read_label(self, label_path, size=None, image=None):
         """Return the class map [H, W] of a label file (-1: don't care), resized by nearest
         neighbour to `size` (width, height) if given, else at the file's size. `image` is
-        the file already decoded (images.read_image), to save reading it twice."""
-        label = read_image(label_path) if image is None else image
+        the file already decoded (`label_image`), to save reading it twice."""
+        label = self.label_image(label_path) if image is None else image
         if size is not None:
             label = resizing.resize_label(label, size)
-        return labels.colors_to_class_map(label, self.label_colors, self.unknown_class)
+        return self.classes_of(label)
 
     def load_sample(self, files, transform=False):
         """Return one sample from its (image, label) files: float32 BGR image [H, W, 3] and
@@ -101,7 +110,7 @@ class ImageLabelSource:
         image_path, label_path = files
         if isinstance(transform, SampleTransform):
             image, classes = transform_sample(
-                read_image(image_path), lambda size: self.read_label(label_path, size),
+                read_image(image_path), self.label_image(label_path), self.classes_of,
                 self.image_size, self.augmentation.sample_size(self.image_size), transform)
             return image, labels.one_hot(classes, self.num_classes)
         image = resizing.resize_photo(read_image(image_path), self.image_size)

@@ -60,18 +60,21 @@ class Cityscapes(utils.ImageLabelSource):
     benchmark = 'cityscapes'
     class_of_id = id_lookup(label_ids)   # label id -> class index, for the label-id files
 
-    def read_label(self, label_path, size=None, image=None):
-        """Return the class map of a label-id or colour file (see the module's note);
-        `image` is the file already decoded (unchanged, for label ids)."""
+    def label_image(self, label_path):
+        """Return a label-id file as it is (one channel), or a colour file in BGR."""
         if not label_path.endswith(LABEL_SUFFIXES[0]):
-            return super().read_label(label_path, size, image)
-        label_ids = (utils.read_image(label_path, unchanged=True) if image is None
-                     else image)
+            return super().label_image(label_path)
+        label_ids = utils.read_image(label_path, unchanged=True)
         if label_ids.ndim != 2:
             raise utils.UserError(f'{label_path} is not a one-channel label-id image')
-        if size is not None:
-            label_ids = utils.resize_label(label_ids, size)
-        return self.class_of_id[label_ids]
+        return label_ids
+
+    def classes_of(self, label):
+        """Return the class map of label ids [H, W] or of a colour label [H, W, 3] (see
+        the module's note)."""
+        if label.ndim == 2:
+            return self.class_of_id[label]
+        return super().classes_of(label)
 
     def find_samples(self, data_dir, valid_fraction):
         """Training pairs from train/, validation pairs from val/ (or a split of train/)."""
