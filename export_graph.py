@@ -17,6 +17,7 @@ stops with one line. The result is a frozen GraphDef (variables as constants):
   gives infer.py before it resizes them to the photo's size), and `classes`, int32
   [B, H, W], their argmax.
 """
+import contextlib
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -156,16 +157,29 @@ def frozen_inference_graph(checkpoint, settings, input_size=None, batch=1):
         assign_weights(session, variables, arrays)
         assign_head(session, head)
         rebuilt = session.run(probabilities, {images: probe})
-        graph_def = tf.graph_util.convert_variables_to_constants(
-            session, graph.as_graph_def(), [PROBABILITIES, CLASSES])
+        with quiet_deprecations():
+            graph_def = tf.graph_util.convert_variables_to_constants(
+                session, graph.as_graph_def(), [PROBABILITIES, CLASSES])
     expected = checkpoint_probabilities(checkpoint, probe)
     difference = float(np.abs(rebuilt - expected).max())
     if not difference <= PROOF_TOLERANCE:
         raise UserError(f'cannot export {checkpoint}: the inference graph rebuilt for the '
                         f'export differs from the checkpoint\'s own by {difference:.2g} in '
                         f'probability (allowed {PROOF_TOLERANCE:g})')
-    graph_def = tf.graph_util.extract_sub_graph(graph_def, [PROBABILITIES, CLASSES])
     return FrozenGraph(graph_def, input_size, batch, settings.num_classes)
+
+
+@contextlib.contextmanager
+def quiet_deprecations():
+    """Within `with`, TensorFlow's Python warnings are not shown: freezing a graph is a TF1
+    API, which says so in six lines that tell the user nothing."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel('ERROR')
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def assign_head(session, head):

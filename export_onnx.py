@@ -12,8 +12,7 @@ min/max over the calibration photos, in the QDQ format (QuantizeLinear/Dequantiz
 pairs around the float ops), which onnxruntime fuses into its int8 kernels when it loads the
 model and which other runtimes read too; onnxruntime's documentation recommends this
 S8S8-QDQ pairing first on CPUs. Softmax and ArgMax stay float, so the probabilities keep
-their resolution; the transposed convolutions stay float as well (onnxruntime's quantiser
-leaves ConvTranspose out of its default int8 set).
+their resolution; every convolution, transposed ones included, runs in int8.
 """
 import os
 import shutil
@@ -121,5 +120,5 @@ def write_onnx(frozen, path, quantize='none', calibration=None):
         'tool': f'onnxruntime {onnxruntime.__version__} quantize_static',
         'format': 'QDQ', 'weights': 'int8, per output channel', 'activations': 'int8',
         'calibration': 'MinMax', 'calibration_images': int(len(calibration)),
-        'kept_float': list(KEPT_FLOAT) + ['ConvTranspose']}
+        'kept_float': list(KEPT_FLOAT)}
     return extra
