@@ -109,14 +109,19 @@ class ExportedModel:
         """Return (probabilities float32 [H, W, C], class map int32 [H, W]) of one photo
         (uint8 or float [H, W, 3], BGR) at its own size, as infer.py computes them: the
         photo resized to the input size, the probabilities resized back bilinearly (half-
-        pixel centres), the class map their argmax."""
+        pixel centres), the class map their argmax (at the input size too, as infer.py)."""
         height, width = photo.shape[:2]
         network_input = resizing.resize_photo(np.asarray(photo, np.float32), self.input_size)
-        probabilities, classes = self.predict(network_input[None])
-        if (width, height) == self.input_size:
-            return probabilities[0], classes[0]
-        resized = resize_probabilities(probabilities[0], (width, height))
-        return resized, np.argmax(resized, axis=-1).astype(np.int32)
+        return to_photo_size(self.predict(network_input[None])[0][0], (width, height))
+
+
+def to_photo_size(probabilities, size):
+    """Return (probabilities [H, W, C], class map int32 [H, W]) at size (width, height):
+    the probabilities [h, w, C] resized bilinearly, and their argmax (resizing_tf's
+    `to_photo_size` in OpenCV and numpy)."""
+    if (probabilities.shape[1], probabilities.shape[0]) != tuple(size):
+        probabilities = resize_probabilities(probabilities, size)
+    return probabilities, np.argmax(probabilities, axis=-1).astype(np.int32)
 
 
 def resize_probabilities(probabilities, size):
