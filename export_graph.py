@@ -74,8 +74,9 @@ def checkpoint_arrays(checkpoint):
                 for name in reader.get_variable_to_shape_map()
                 if name.startswith(HEAD_SCOPE) and '/Adam' not in name}
         try:
-            pairs = vgg_zip.match_by_name(stored) or vgg_zip.match_by_order(
-                variables_in_graph_order(checkpoint), stored)
+            ordered = [name for name in variables_in_graph_order(checkpoint)
+                       if name in stored]
+            pairs = vgg_zip.match_by_name(stored) or vgg_zip.match_by_order(ordered, stored)
             arrays = vgg_zip.as_convolutions(
                 {layer: tuple(reader.get_tensor(name).astype(np.float32) for name in pair)
                  for layer, pair in pairs.items()})

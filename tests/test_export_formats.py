@@ -13,16 +13,19 @@ import cv2
 import numpy as np
 import onnx
 import pytest
+import tensorflow.compat.v1 as tf
 
 import calibration
 import export_formats
 import export_graph
+import model_fixtures
 import exported_model
 import run_settings
 import runs
 from conftest import ROOT
 from errors import UserError
 from exported_prediction import ExportedPredictor
+from fcnvgg import fcn8s_head
 from scripts import TINY, run_script, write_tiny_synthetic
 
 RUN_EXPORTED = os.path.join(ROOT, 'tests', 'programs', 'run_exported.py')
@@ -173,6 +176,44 @@ def test_legacy_vgg_zip_run_rebuilds_for_export():
     assert frozen.input_size == (576, 160) and frozen.num_classes == 2
     assert not ops & {'ExtractImagePatches', 'RandomUniform', 'Floor', 'VariableV2'}
     assert {'Conv2D', 'Conv2DBackpropInput', 'Softmax', 'ArgMax'} <= ops
+
+
+def write_imported_vgg_zip_run(run_dir, conv1_size=3):
+    """Write a checkpoint as runs on vgg.zip's imported graph have it: the SavedModel's
+    graph with anonymous variables (Variable, Variable_1, ...) and the FCN-8s head on it
+    (trained values are not needed: random ones prove the matching as well). Return its
+    prefix and settings."""
+    arrays = model_fixtures.reference_arrays(conv1_size=conv1_size)
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        model_fixtures.build_reference_vgg16(arrays, 'anonymous')
+        layers = [graph.get_tensor_by_name(f'{name}:0')
+                  for name in ('layer3_out', 'layer4_out', 'layer7_out')]
+        fcn8s_head(layers, 3)
+        session.run(tf.global_variables_initializer())
+        for variable in tf.global_variables():   # a head that is not all zeros
+            if variable.op.name.startswith('fcn8s/score'):
+                session.run(variable.assign(tf.random.normal(variable.shape, seed=1)))
+        prefix = tf.train.Saver().save(session, os.path.join(run_dir, 'model'), global_step=1)
+    settings = run_settings.RunSettings(name=run_dir, image_size=[96, 64], num_classes=3,
+                                        label_colors={0: (0, 0, 0), 1: (1, 1, 1),
+                                                      2: (2, 2, 2)})
+    return prefix, settings
+
+
+def test_imported_vgg_zip_graph_with_anonymous_variables_rebuilds_for_export(tmp_path):
+    # Matched by graph order and shape, as vgg_zip.py matches such a file.
+    prefix, settings = write_imported_vgg_zip_run(str(tmp_path))
+    frozen = export_graph.frozen_inference_graph(prefix, settings)
+    assert frozen.input_size == (96, 64) and frozen.num_classes == 3
+    assert not {node.op for node in frozen.graph_def.node} & {'RandomUniform', 'VariableV2'}
+
+
+def test_a_backbone_that_is_not_vgg16_is_refused(tmp_path):
+    prefix, settings = write_imported_vgg_zip_run(str(tmp_path), conv1_size=5)
+    with pytest.raises(UserError, match='its backbone does not match VGG16 \\(conv1_1 has '
+                       'weights \\[5, 5, 3, 2\\]'):
+        export_graph.frozen_inference_graph(prefix, settings)
 
 
 def test_a_rebuilt_graph_that_differs_from_the_checkpoint_is_refused(learned_run,
