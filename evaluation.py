@@ -26,7 +26,6 @@ from errors import UserError
 from files import make_directory, write_json
 from images import read_image
 from labels import labels_to_class_map
-from prediction import Predictor
 from streams import background, batched
 
 METRICS_FILE = 'metrics.json'
@@ -80,14 +79,15 @@ class Scores:
         return result
 
 
-def score_generator(session, model, source, batch_size, name):
-    """Return {'training_size': metrics} from the source's validation generator."""
+def score_generator(predictor, source, batch_size, name):
+    """Return {'training_size': metrics} from the source's validation generator, whose
+    images are at the training size already."""
     scores = Scores(source.num_classes)
     with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
         for images, labels in sources.split_batches(source, name, 'validation', batch_size):
-            softmax, classes = session.run([model.softmax, model.classes],
-                                           {model.image_input: images, model.keep_prob: 1.0})
-            scores.update(labels_to_class_map(labels), classes, softmax[..., 1])
+            outputs = predictor.network_outputs([predictor.prepare(image) for image in images])
+            for truth, (_, probabilities, classes) in zip(labels_to_class_map(labels), outputs):
+                scores.update(truth, classes, probabilities[..., min(1, source.num_classes - 1)])
             bar.update(len(images))
     return {'training_size': scores.result(sources.class_names(source),
                                            sources.optional(source, 'label_ids'))}
@@ -215,26 +215,29 @@ def print_metrics(result, image_size):
               f'{format_value(scores["threshold"])}')
 
 
-def evaluate(session, model, settings, checkpoint, output_dir, batch_size, data_source=None,
+def evaluate(predictor_for, settings, model_label, output_dir, batch_size, data_source=None,
              data_dir=None, input_scale=None, all_samples=False):
-    """Score the restored model, print the metrics and write `output_dir`/metrics.json;
-    return them. `data_source` and `data_dir` replace the run's own; `input_scale` as in
-    prediction.Predictor; `all_samples` scores every sample, not the validation split."""
+    """Score a model, print the metrics and write `output_dir`/metrics.json; return them.
+
+    `predictor_for(probability_of)` returns the prediction.Predictor (a checkpoint) or
+    exported_prediction.ExportedPredictor (an exported model) to score; `model_label`,
+    {'checkpoint': name, 'model': exported file or None}, goes into the metrics.
+    `data_source` and `data_dir` replace the run's own; `input_scale` as in
+    prediction.Predictor; `all_samples` scores every sample, not the validation split.
+    """
     source = load_validation_source(settings, data_source, data_dir, all_samples)
     name = data_source or settings.data_source
+    # For two classes, class 1's probability gives MaxF (and KITTI's confidence).
+    predictor = predictor_for(1 if source.num_classes == 2 else None)
     if (sources.optional(source, 'valid_files') is None
             or sources.optional(source, 'read_label') is None):
         if input_scale is not None:
             raise UserError(f'{name} gives no label files, so it is scored at the training '
                             'size only: --input-scale does not apply')
-        result = score_generator(session, model, source, batch_size, name)
+        result = score_generator(predictor, source, batch_size, name)
     else:
-        # For two classes, class 1's probability gives MaxF (and KITTI's confidence).
-        predictor = Predictor(session, model, settings.image_size, input_scale,
-                              probability_of=1 if source.num_classes == 2 else None)
         result = score_files(predictor, source, batch_size, settings.image_size, input_scale)
-    result.update(images=int(source.num_validation), checkpoint=os.path.basename(checkpoint),
-                  input_scale=input_scale)
+    result.update(images=int(source.num_validation), input_scale=input_scale, **model_label)
     print_metrics(result, settings.image_size)
     make_directory(output_dir, 'metrics folder')
     path = os.path.join(output_dir, METRICS_FILE)

@@ -101,23 +101,12 @@ def build_inference_network(images, widths, num_classes):
     vgg16.build_vgg16's layers and names, without dropout, with fc6 and fc7 as plain
     convolutions (the same weights give the same results).
     """
-    x = images - tf.constant(vgg16.VGG_MEAN_BGR, tf.float32)
-    pools = []
-    for b, n in enumerate(vgg16.VGG16_BLOCKS, 1):
-        for i in range(1, n + 1):
-            x = vgg16.conv_relu(x, f'conv{b}_{i}', 3, widths[f'conv{b}_{i}'])
-        x = tf.nn.max_pool2d(x, 2, 2, 'SAME', name=f'pool{b}')
-        pools.append(x)
-    x = vgg16.conv_relu(x, 'fc6', vgg16.FC6_SIZE, widths['fc6'])
-    x = vgg16.conv_relu(x, 'fc7', 1, widths['fc7'])
-    fcn8s_head([pools[2], pools[3], x], num_classes)
+    layers, variables = vgg16.build_vgg16(widths, images, fc_by_matmul=False, dropout=False)
+    fcn8s_head(layers, num_classes)
     graph = tf.get_default_graph()
     probabilities = tf.identity(names.tensor(graph, names.SOFTMAX), name=PROBABILITIES)
     # fcn8s_head already names its argmax `classes`, the output's name.
     classes = names.tensor(graph, names.CLASSES)
-    by_name = {v.op.name: v for v in tf.global_variables()}
-    variables = {layer: (by_name[f'{layer}/weights'], by_name[f'{layer}/biases'])
-                 for layer in widths}
     return probabilities, classes, variables
 
 

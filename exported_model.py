@@ -63,11 +63,12 @@ class ExportedModel:
 
     `runtime`: for ONNX 'onnxruntime' (default) or 'opencv' (cv2.dnn), for TFLite 'litert'
     (default; TensorFlow's tf.lite where ai-edge-litert is missing) or 'tf.lite'. After
-    loading: `input_size` (width, height), `num_classes`, `class_names`, `label_colors`
+    loading: `path`, `input_size` (width, height), `num_classes`, `class_names`, `label_colors`
     ({class: (B, G, R)}), `format`, `quantize` and `info` (the whole sidecar).
     """
 
     def __init__(self, model_path, runtime=None):
+        self.path = model_path
         self.format = model_format(model_path)
         self.info = read_sidecar(model_path)
         if self.info['format'] != self.format:

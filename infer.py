@@ -2,7 +2,8 @@
 
     python infer.py --name runs/kitti --samples-dir photos/ --output-dir painted/
     python infer.py --name runs/kitti --evaluate
-    python infer.py --name runs/kitti --export exported/
+    python infer.py --name runs/kitti --export exported/ [--export-format onnx --quantize int8]
+    python infer.py --model exported/model.onnx --samples-dir photos/ --output-dir painted/
 
 Each painted output has its input's resolution: the network sees the photo at the run's
 image size (or scaled by --input-scale), and its class probabilities are resized back to the
@@ -14,8 +15,9 @@ import argparse
 
 import tensorflow.compat.v1 as tf
 
+import calibration
 import evaluation
-import export
+import export_formats
 import images
 import painting
 import precision
@@ -24,6 +26,8 @@ import runs
 import sources
 from benchmarks import source_benchmark
 from errors import ArgumentParser, UserError, run_script
+from exported_model import ExportedModel
+from exported_prediction import ExportedPredictor
 from fcnvgg import FCNVGG
 from files import require_folder_or_nothing
 from prediction import Predictor, check_input_scale
@@ -34,7 +38,9 @@ def parse_args(argv=None):
     parser = ArgumentParser(
         description='Segment photos and videos with a trained run; evaluate or export it.')
     add = parser.add_argument
-    add('--name', required=True, help='run directory written by main.py')
+    add('--name', help='run directory written by main.py (needed unless --model paints)')
+    add('--model', metavar='FILE', help='paint and evaluate with this exported .onnx or '
+        '.tflite model (its .json beside it) instead of the run\'s checkpoint')
     add('--checkpoint', type=int, default=-1, help="index into the run's checkpoints, oldest "
         'first; -1 is the latest (default)')
     add('--samples-dir', help='folder of photos (png, jpg, jpeg) and videos (mp4, avi, mov, '
@@ -62,8 +68,17 @@ def parse_args(argv=None):
     add('--all-samples', action='store_true', help='with --evaluate: score every labelled '
         "sample of --data-dir, not only the run's validation split (a folder of held-out "
         'data, e.g. a KITTI subset)')
-    add('--export', metavar='DIR', help='write a TF SavedModel with a serving signature '
-        '(BGR images of any size in; class map and probabilities out, at the input size)')
+    add('--export', metavar='DIR', help='export the run to this new folder: a TF '
+        'SavedModel with a serving signature (BGR images of any size in; class map and '
+        'probabilities out, at the input size), or see --export-format')
+    add('--export-format', choices=list(export_formats.FORMATS), default='savedmodel',
+        help='savedmodel (default); onnx (onnxruntime, OpenCV\'s dnn) or tflite (LiteRT): '
+        "a fixed input size, the run's image size, and model.json beside the model")
+    add('--quantize', choices=export_formats.QUANTIZATIONS, default='none',
+        help=f'none (default); float16 weights (tflite); int8, calibrated on the run\'s '
+        f'training photos (onnx, tflite). Supported: {export_formats.supported_combinations()}')
+    add('--calibration-images', type=int, default=calibration.DEFAULT_COUNT, metavar='N',
+        help=f'training photos that calibrate int8 (default {calibration.DEFAULT_COUNT})')
     add('--input-scale', type=float, metavar='S', help="run the network on each photo scaled "
         "by S (1: native resolution), padded to a multiple of 32; default: the run's image "
         'size, as trained')
@@ -89,6 +104,11 @@ def validate_args(args):
     if not (args.samples_dir or args.evaluate or args.export):
         raise UserError('nothing to do: give --samples-dir (with --output-dir), --evaluate or '
                         '--export')
+    if not args.name and not args.model:
+        raise UserError('give --name RUN (a run directory written by main.py), or --model '
+                        'FILE to paint with an exported model')
+    if args.model:
+        check_model_args(args)
     if args.samples_dir and not args.output_dir:
         raise UserError('--samples-dir needs --output-dir for the painted outputs')
     if args.batch_size < 1:
@@ -100,6 +120,10 @@ def validate_args(args):
         raise UserError('--benchmark-results needs --samples-dir: the photos to write them for')
     if args.samples_dir and not os.path.exists(args.samples_dir):
         raise UserError(f'--samples-dir {args.samples_dir} does not exist')
+    if args.export:
+        export_formats.check_request(args.export_format, args.quantize, args.input_scale)
+    elif args.export_format != 'savedmodel' or args.quantize != 'none':
+        raise UserError('--export-format and --quantize apply to --export DIR')
     for flag, path in (('--output-dir', args.output_dir), ('--export', args.export),
                        ('--benchmark-results', args.benchmark_results)):
         if path:
@@ -109,6 +133,19 @@ def validate_args(args):
                                              args.recursive)
 
 
+def check_model_args(args):
+    """Raise `UserError` for flags that do not apply to an exported model."""
+    for flag, given in (('--export', args.export), ('--input-scale', args.input_scale),
+                        ('--precision', args.precision),
+                        ('--checkpoint', args.checkpoint != -1)):
+        if given:
+            raise UserError(f'{flag} applies to the run\'s checkpoint, not to --model (an '
+                            'exported model has one input size and precision)')
+    if args.evaluate and not args.name:
+        raise UserError('--evaluate with --model needs --name: the run whose validation '
+                        'split to score')
+
+
 def paint_options(args):
     """Return the PaintOptions the command line asks for."""
     return painting.PaintOptions(args.output_dir, args.batch_size, args.masks, args.recursive,
@@ -116,27 +153,74 @@ def paint_options(args):
                                  args.benchmark_results)
 
 
-def run_benchmark(settings, wanted):
-    """Return the run's data source's `benchmarks.Benchmark` if `wanted`, else None;
-    `UserError` when the source has no benchmark format."""
+def run_benchmark(data_source, wanted):
+    """Return `data_source`'s `benchmarks.Benchmark` if `wanted`, else None; `UserError`
+    when the source has no benchmark format."""
     if not wanted:
         return None
-    benchmark = source_benchmark(sources.load_data_source(settings.data_source),
-                                 sources.optional)
+    benchmark = source_benchmark(sources.load_data_source(data_source), sources.optional)
     if benchmark is None:
-        raise UserError(f'the data source {settings.data_source} has no benchmark format: '
+        raise UserError(f'the data source {data_source} has no benchmark format: '
                         '--benchmark-results applies to cityscapes and kitti runs')
     return benchmark
 
 
+def model_settings(model, name):
+    """Return the RunSettings to paint with an exported model: the run's (`name`) if given,
+    else what the model's JSON says (input size, classes, colours, data source)."""
+    if name:
+        settings = run_settings.read_settings(name)
+        if settings.num_classes != model.num_classes:
+            raise UserError(f'{model.path} has {model.num_classes} classes, the run {name} '
+                            f'{settings.num_classes}: is it that run\'s export?')
+        return settings
+    source_run = model.info.get('source_run', {})
+    return run_settings.RunSettings(
+        data_source=source_run.get('data_source') or 'unknown', image_size=list(
+            model.input_size), num_classes=model.num_classes,
+        label_colors=model.label_colors, class_names=model.class_names or None)
+
+
+def run_tasks(args, settings, checkpoint_label, predictor_for, benchmark):
+    """Paint and evaluate as asked with `predictor_for(probability_of)` (a Predictor or an
+    ExportedPredictor); return the number of inputs that could not be painted."""
+    skipped = 0
+    if args.samples_dir:
+        predictor = predictor_for(benchmark.probability_of() if benchmark else None)
+        painter = painting.Painter(predictor, settings.label_colors, benchmark)
+        skipped = painting.paint(painter, args.samples_dir, paint_options(args))
+    if args.evaluate:
+        evaluation.evaluate(predictor_for, settings, checkpoint_label,
+                            args.output_dir or args.name, args.batch_size, args.data_source,
+                            args.data_dir, args.input_scale, args.all_samples)
+    return skipped
+
+
+def main_with_model(args):
+    """Paint and evaluate with an exported model (--model)."""
+    model = ExportedModel(args.model)
+    settings = model_settings(model, args.name)
+    benchmark = run_benchmark(settings.data_source, args.benchmark_results)
+    print(f'[i] Model {args.model} ({model.format}, {model.quantize}, runtime '
+          f'{model.runtime}), input {model.input_size[0]}x{model.input_size[1]}')
+    label = {'model': os.path.basename(args.model),
+             'checkpoint': model.info.get('source_run', {}).get('checkpoint')}
+    return run_tasks(args, settings, label,
+                     lambda probability_of: ExportedPredictor(model, probability_of),
+                     benchmark)
+
+
 def main(argv=None):
-    """Parse, validate, restore the run, then paint, evaluate and export as asked."""
+    """Parse, validate, restore the run (or load an exported model), then paint, evaluate
+    and export as asked."""
     args = parse_args(argv)
     images.quiet_opencv()
     validate_args(args)
+    if args.model:
+        return 1 if main_with_model(args) else 0
     settings = run_settings.read_settings(args.name)
     checkpoint = runs.select_checkpoint(args.name, args.checkpoint)
-    benchmark = run_benchmark(settings, args.benchmark_results)
+    benchmark = run_benchmark(settings.data_source, args.benchmark_results)
     mode = precision.resolve(args.precision or settings.precision)
     print(f'[i] Run {args.name}, checkpoint {os.path.basename(checkpoint)}, precision {mode}')
 
@@ -147,18 +231,16 @@ def main(argv=None):
         model = FCNVGG(session)
         model.build_from_metagraph(checkpoint + '.meta', checkpoint,
                                    bf16_weights=mode == 'bf16')
-        if args.samples_dir:
-            predictor = Predictor(session, model, settings.image_size, args.input_scale,
-                                  benchmark.probability_of() if benchmark else None)
-            painter = painting.Painter(predictor, settings.label_colors, benchmark)
-            skipped = painting.paint(painter, args.samples_dir, paint_options(args))
-        if args.evaluate:
-            evaluation.evaluate(session, model, settings, checkpoint,
-                                args.output_dir or args.name, args.batch_size,
-                                args.data_source, args.data_dir, args.input_scale,
-                                args.all_samples)
+
+        def predictor_for(probability_of):
+            return Predictor(session, model, settings.image_size, args.input_scale,
+                             probability_of)
+        label = {'model': None, 'checkpoint': os.path.basename(checkpoint)}
+        skipped = run_tasks(args, settings, label, predictor_for, benchmark)
     if args.export:
-        export.export_saved_model(checkpoint, settings, args.export, args.input_scale)
+        export_formats.export_model(checkpoint, settings, args.export, args.export_format,
+                                    args.quantize, args.calibration_images, args.data_dir,
+                                    args.input_scale)
     return 1 if skipped else 0
 
 

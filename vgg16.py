@@ -63,7 +63,7 @@ def conv_relu(x, name, size, channels, input_std=1.0, by_matmul=False):
         return tf.nn.relu(tf.nn.bias_add(convolved, biases))
 
 
-def build_vgg16(widths, image_input=None, keep_prob=None, fc_by_matmul=True):
+def build_vgg16(widths, image_input=None, keep_prob=None, fc_by_matmul=True, dropout=True):
     """Build VGG16 in the current graph; return ([layer 3, 4, 7 tensors], {layer: (w, b)}).
 
     Creates the backbone's named tensors (tensor_names.BACKBONE): the image input (BGR
@@ -72,7 +72,9 @@ def build_vgg16(widths, image_input=None, keep_prob=None, fc_by_matmul=True):
     stride 32). `image_input` and `keep_prob` may be given as tensors to build on (one
     device's part of a batch); by default they are new placeholders. `fc_by_matmul=False`
     computes fc6 and fc7 as plain convolutions, as the original vgg.zip graph does (the
-    benchmark's baseline); the weights and results are the same.
+    benchmark's baseline, and what TFLite can run); the weights and results are the same.
+    `dropout=False` leaves the dropout ops out (an inference graph for an export: OpenCV's
+    dnn rejects their random ops even at keep_prob 1).
     """
     if image_input is None:
         image_input = tf.placeholder(tf.float32, [None, None, None, 3], name=names.IMAGE_INPUT)
@@ -90,10 +92,10 @@ def build_vgg16(widths, image_input=None, keep_prob=None, fc_by_matmul=True):
                           PIXEL_STD if (b, i) == (1, 1) else 1.0)
         x = tf.nn.max_pool2d(x, 2, 2, 'SAME', name=f'pool{b}')
         pools.append(x)
-    x = tf.nn.dropout(conv_relu(x, 'fc6', FC6_SIZE, widths['fc6'], by_matmul=fc_by_matmul),
-                      rate=1 - keep_prob)
-    x = tf.nn.dropout(conv_relu(x, 'fc7', 1, widths['fc7'], by_matmul=fc_by_matmul),
-                      rate=1 - keep_prob)
+    for name, size in (('fc6', FC6_SIZE), ('fc7', 1)):
+        x = conv_relu(x, name, size, widths[name], by_matmul=fc_by_matmul)
+        if dropout:
+            x = tf.nn.dropout(x, rate=1 - keep_prob)
     layers = [tf.identity(pools[2], name=names.LAYER3), tf.identity(pools[3], name=names.LAYER4),
               tf.identity(x, name=names.LAYER7)]
     # By variable name: on a second device, a mirrored variable's op is that device's copy.

@@ -61,6 +61,7 @@ def test_evaluate_equals_independent_computation_on_written_masks(trained_run, t
                                        else None)
     assert 'max_f' not in result and 'cityscapes19_mean_iou' not in result
     assert set(everything) == {'full_resolution', 'training_size', 'images', 'checkpoint',
-                               'input_scale'}
+                               'input_scale', 'model'}
+    assert everything['model'] is None
     assert f"own size: pixel accuracy {result['pixel_accuracy']:.4f}, mean IoU " \
         f"{result['mean_iou']:.4f}" in evaluated.stdout

@@ -301,3 +301,80 @@ def test_training_and_inference_never_import_the_export_packages():
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == '[]'
 
+
+
+def test_infer_exports_onnx_and_paints_and_evaluates_with_it(learned_run, painted, tmp_path):
+    run_dir, _ = learned_run
+    export_dir = tmp_path / 'onnx'
+    exported = run_script('infer.py', '--name', run_dir, '--export', export_dir,
+                          '--export-format', 'onnx')
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    model = str(export_dir / 'model.onnx')
+    assert os.path.isfile(model) and os.path.isfile(export_dir / 'model.json')
+    photos = os.path.dirname(next(iter(painted)))
+    # Painting needs only the model and its JSON: no run.
+    result = run_script('infer.py', '--model', model, '--samples-dir', photos,
+                        '--output-dir', tmp_path / 'painted', '--masks')
+    assert result.returncode == 0, result.stderr[-2000:]
+    same = total = 0
+    for path, expected in painted.items():
+        stem = os.path.splitext(os.path.basename(path))[0]
+        classes = cv2.imread(str(tmp_path / 'painted' / f'{stem}_classes.png'),
+                             cv2.IMREAD_UNCHANGED)
+        assert os.path.isfile(tmp_path / 'painted' / f'{stem}_colors.png')
+        same, total = same + int((classes == expected).sum()), total + expected.size
+    assert same / total >= 0.995
+    metrics = {}
+    for label, flags in (('checkpoint', []), ('model', ['--model', model])):
+        scored = run_script('infer.py', '--name', run_dir, '--evaluate', '--output-dir',
+                            tmp_path / label, *flags)
+        assert scored.returncode == 0, scored.stderr[-2000:]
+        with open(tmp_path / label / 'metrics.json') as handle:
+            metrics[label] = json.load(handle)
+    assert set(metrics['model']) == set(metrics['checkpoint'])
+    assert metrics['model']['model'] == 'model.onnx' and metrics['checkpoint']['model'] is None
+    assert metrics['model']['checkpoint'] == metrics['checkpoint']['checkpoint']
+    for block in ('full_resolution', 'training_size'):
+        assert metrics['model'][block]['mean_iou'] == pytest.approx(
+            metrics['checkpoint'][block]['mean_iou'], abs=0.01)
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--model', 'missing.onnx', '--samples-dir', '.', '--output-dir', 'out'],
+     'no model file missing.onnx'),
+    (['--name', 'RUN', '--samples-dir', '.', '--output-dir', 'out', '--quantize', 'int8'],
+     '--export-format and --quantize apply to --export DIR'),
+    (['--name', 'RUN', '--export', 'E', '--export-format', 'savedmodel', '--quantize', 'int8'],
+     '--export-format savedmodel does not support --quantize int8'),
+    (['--model', 'm.onnx', '--evaluate'], '--evaluate with --model needs --name'),
+    (['--model', 'm.onnx', '--evaluate', '--name', 'RUN', '--input-scale', '2'],
+     '--input-scale applies to the run\'s checkpoint, not to --model'),
+    (['--evaluate'], 'give --name RUN'),
+])
+def test_bad_model_and_export_flags_are_one_line(tmp_path, flags, message):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'infer.py'), *flags],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith('[!]')
+    assert message in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_the_readme_opencv_snippet_paints_the_class_maps_of_infer(exports, painted, tmp_path):
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        readme = handle.read()
+    section = readme[readme.index('## Deploying'):]
+    snippet = section[section.index('```python') + len('```python'):]
+    snippet = snippet[:snippet.index('```')]
+    model_dir = os.path.dirname(exports['onnx', 'none'])
+    same = total = 0
+    for path, expected in painted.items():
+        code = (snippet.replace('onnx/model', os.path.join(model_dir, 'model'))
+                .replace("'photo.png'", repr(path))
+                .replace("'painted.png'", repr(str(tmp_path / 'painted.png'))))
+        namespace = {}
+        exec(compile(code, 'README snippet', 'exec'), namespace)   # noqa: S102 - our README
+        assert namespace['classes'].shape == expected.shape
+        assert os.path.isfile(tmp_path / 'painted.png')
+        same += int((namespace['classes'] == expected).sum())
+        total += expected.size
+    assert same / total >= 0.98
