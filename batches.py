@@ -25,8 +25,8 @@ class EpochBatches:
     `load_sample(files[i], transforms[i])`, where a sample's transform is True or False
     (mirrored or not) or an augmentation.SampleTransform; at most `prefetch` batches are in
     flight, so memory stays bounded however slow the consumer is. OpenCV's decoding and
-    resizing release the GIL, so threads overlap well. An error in a worker (e.g. `UserError` for a corrupt file)
-    is raised in the consumer when it reaches that batch. Iterating again replays the epoch.
+    resizing release the GIL, so threads overlap well. An error in a worker (e.g.
+    `UserError` for a corrupt file) is raised in the consumer when it reaches that batch. Iterating again replays the epoch.
 
     Attributes for tools such as check_data_source.py: `files`, the (image, label) pairs in
     the order they are yielded, and `flipped`, True for each sample that is mirrored.

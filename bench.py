@@ -25,7 +25,11 @@ Parts (choose with --parts):
   before), on 2048x1024 Cityscapes-layout files at the default input scale.
 * labels: encoding colour labels to one-hot against a loop over classes, and checking
   one-hot rows against a loop over pixels (as the original checker did).
-* loader: images/s delivered by the threaded batch loader against one thread.
+* loader: images/s delivered by the threaded batch loader against one thread, and with
+  the Cityscapes augmentation recipe.
+* exports: the ONNX and TFLite exports in their runtimes against TensorFlow fp32 and the
+  mixed precision, batch 1, with their class maps' agreement with TensorFlow fp32 (on
+  --run's validation photos where its size is measured).
 
 Every variant of a part runs in the same rounds, one after the other, and each figure is the
 best of --repeats runs. The machine may be shared: each timed run waits for other
@@ -35,7 +39,8 @@ run. Results go to stdout as a table and to --json as numbers.
 
 This file is the command line and the order of the parts. The parts are in bench_model.py
 (model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer),
-bench_evaluate.py (evaluate) and bench_data.py (labels, loader); the photos and labels they
+bench_evaluate.py (evaluate), bench_data.py (labels, loader) and bench_exports.py
+(exports); the photos and labels they
 generate in bench_inputs.py; the timed rounds and the machine in bench_timing.py; the
 tables and the targets in bench_report.py.
 """
@@ -48,6 +53,7 @@ import time
 
 from bench_data import bench_labels, bench_loader
 from bench_evaluate import bench_evaluate
+from bench_exports import bench_exports
 from bench_infer import bench_infer
 from bench_model import bench_agreement, bench_model
 from bench_report import evaluate_targets, print_report
@@ -57,7 +63,7 @@ from checks import check_image_size
 from errors import ArgumentParser, UserError, run_script
 from files import write_json
 
-PARTS = ('model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader')
+PARTS = ('model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader', 'exports')
 CITYSCAPES_LABEL = (2048, 1024)   # size of the Cityscapes files the loader part reads
 
 
@@ -139,6 +145,8 @@ def make_parser():
         '--quick 4)')
     add('--loader-file-size', type=parse_size, help='size of their files (default 2048x1024 '
         'as Cityscapes; --quick 512x256)')
+    add('--calibration-images', type=int, help='photos that calibrate the int8 exports '
+        '(default 100, as infer.py; --quick 4)')
     add('--work-dir', help='where generated files go (default: a temporary folder, removed '
         'at the end)')
     return parser
@@ -156,7 +164,8 @@ def quick_defaults(quick):
             'label_images': 2 if quick else 8,
             'check_loop_images': 1 if quick else 2,
             'loader_images': 4 if quick else 32,
-            'loader_file_size': (512, 256) if quick else CITYSCAPES_LABEL}
+            'loader_file_size': (512, 256) if quick else CITYSCAPES_LABEL,
+            'calibration_images': 4 if quick else 100}
 
 
 def parse_args(argv=None):
@@ -176,7 +185,8 @@ def validate_args(args):
                         f'choose from {", ".join(PARTS)}')
     for key in ('repeats', 'classes', 'matmul_size', 'photos', 'infer_batch', 'eval_images',
                 'label_images',
-                'check_loop_images', 'loader_images', 'agreement_images'):
+                'check_loop_images', 'loader_images', 'agreement_images',
+                'calibration_images'):
         if getattr(args, key) < 1:
             raise UserError(f'--{key.replace("_", "-")} must be at least 1')
     if not args.batches or min(args.batches) < 1:
@@ -224,6 +234,8 @@ def run_parts(args, precisions, mixed, work_dir, results):
         results['labels'] = bench_labels(args)
     if 'loader' in args.parts:
         results['loader'] = bench_loader(args, work_dir)
+    if 'exports' in args.parts:
+        results['exports'] = bench_exports(args, precisions, work_dir)
 
 
 def main(argv=None):

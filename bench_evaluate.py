@@ -39,7 +39,7 @@ def bench_evaluate(args, precisions, work_dir):
         predictor = Predictor(session, model, settings.image_size)
         variants = {
             'training_size': lambda: evaluation.score_generator(
-                session, model, source, args.infer_batch, 'cityscapes'),
+                predictor, source, args.infer_batch, 'cityscapes'),
             'full_resolution': lambda: evaluation.score_files(
                 predictor, source, args.infer_batch, settings.image_size, None)}
         times = interleaved(variants, args, desc=f'evaluate {precision}')

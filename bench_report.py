@@ -20,6 +20,10 @@ TARGETS = [
     ('infer_speedup', 'infer.py painting vs the sequential loop', 1.3),
     ('evaluate_relative_speed', 'full-resolution evaluation with the official Cityscapes '
      'score, speed vs the training-size score (0.8: at most 25% more time)', 0.8),
+    ('exports_int8_speedup', 'the faster int8 export vs TensorFlow in the mixed precision '
+     '(fp32 without one), batch 1', 1.5),
+    ('exports_int8_agreement_pct', 'that int8 export\'s class maps agreeing with TensorFlow '
+     'fp32, % (trained run)', 97.0),
     ('encode_speedup', 'label encoding vs the loop over classes', 10.0),
     ('check_speedup', 'one-hot checking vs the loop over pixels', 100.0),
 ]
@@ -56,6 +60,15 @@ def target_values(results, mixed):
     for row in results.get('evaluate') or []:
         candidates.setdefault('evaluate_relative_speed', []).append(
             (row['relative_speed'], row['precision']))
+    for size in sorted({row['size'] for row in results.get('exports') or []}):
+        int8 = [row for row in results['exports']
+                if row['size'] == size and ' int8 ' in f' {row["variant"]} ']
+        best = max(int8, key=lambda row: row['speedup_vs_tensorflow'])
+        candidates.setdefault('exports_int8_speedup', []).append(
+            (best['speedup_vs_tensorflow'], f'{size} {best["variant"]}'))
+        if best['trained_run']:
+            candidates.setdefault('exports_int8_agreement_pct', []).append(
+                (best['agreement_pct'], f'{size} {best["variant"]}'))
     if results.get('labels'):
         candidates['encode_speedup'] = [(results['labels']['encode_speedup'], '')]
         candidates['check_speedup'] = [(results['labels']['check_speedup'], '')]
@@ -206,6 +219,19 @@ def print_evaluate(rows):
               f'{row["full_resolution_ms"]:>21.1f}{100 / row["relative_speed"] - 100:>11.0f}%')
 
 
+def print_exports(rows):
+    """Print the exports part's table."""
+    print()
+    print('Exports, batch 1, ms/image; agreement: class maps equal to TensorFlow fp32\'s '
+          '(* untrained run: how close the runtimes compute only):')
+    print(f'{"size":>9} {"variant":<30}{"ms/img":>9}{"speed vs TF":>13}{"agree %":>9}')
+    for row in rows:
+        mark = '' if row['trained_run'] else '*'
+        print(f'{row["size"]:>9} {row["variant"]:<30}{row["ms_per_image"]:>9.1f}'
+              f'{row["speedup_vs_tensorflow"]:>12.2f}x{row["agreement_pct"]:>8.2f}{mark}')
+    print(f'  (speed against {rows[0]["versus"]})')
+
+
 def print_report(results, args):
     """Print the results as tables."""
     print_machine(results, args)
@@ -223,5 +249,7 @@ def print_report(results, args):
         print_labels(results['labels'])
     if results.get('loader'):
         print_loader(results['loader'])
+    if results.get('exports'):
+        print_exports(results['exports'])
     if results['targets']:
         print_targets(results['targets'])

@@ -26,6 +26,7 @@ from errors import UserError
 from files import make_directory, write_json
 from images import read_image
 from labels import labels_to_class_map
+from prediction import Prepared
 from streams import background, batched
 
 METRICS_FILE = 'metrics.json'
@@ -81,11 +82,13 @@ class Scores:
 
 def score_generator(predictor, source, batch_size, name):
     """Return {'training_size': metrics} from the source's validation generator, whose
-    images are at the training size already."""
+    images are at the training size already: they go to the network as they are."""
     scores = Scores(source.num_classes)
     with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
         for images, labels in sources.split_batches(source, name, 'validation', batch_size):
-            outputs = predictor.network_outputs([predictor.prepare(image) for image in images])
+            size = images.shape[1:3]
+            outputs = predictor.network_outputs([Prepared(image, size, size)
+                                                 for image in images])
             for truth, (_, probabilities, classes) in zip(labels_to_class_map(labels), outputs):
                 scores.update(truth, classes, probabilities[..., min(1, source.num_classes - 1)])
             bar.update(len(images))

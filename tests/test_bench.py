@@ -165,6 +165,15 @@ def test_quick_run_writes_every_part(tmp_path):
     assert set(results['loader']['images_per_s']) == {'threaded', 'one thread',
                                                       'threaded, augmented'}
     assert 'augmented (scale 1-4, 512x256 crops, photometric 0.2)' in result.stdout
+    exports = {row['variant']: row for row in results['exports']}
+    tensorflow = {f'tensorflow {name}' for name in results['precisions']}
+    assert set(exports) == tensorflow | {
+        'onnx none onnxruntime', 'onnx none opencv', 'onnx int8 onnxruntime',
+        'tflite none litert', 'tflite float16 litert', 'tflite int8 litert'}
+    assert exports['tensorflow fp32']['agreement_pct'] == 100
+    assert exports['onnx none onnxruntime']['agreement_pct'] > 99
+    assert all(row['ms_per_image'] > 0 and not row['trained_run'] for row in exports.values())
+    assert 'Exports, batch 1, ms/image' in result.stdout
     assert {target['key'] for target in results['targets']} >= {
         'encode_speedup', 'check_speedup', 'vggzip_training_fp32'}
     assert os.path.isdir(tmp_path / 'work')
