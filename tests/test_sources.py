@@ -45,7 +45,7 @@ def test_unknown_source_lists_the_available_ones(module_dir):
         load_data_source('nosuchthing')
     message = str(error.value)
     assert "unknown data source 'nosuchthing'" in message
-    assert 'cityscapes, kitti, mine, synthetic' in message
+    assert 'cityscapes, cityscapes19, kitti, mine, synthetic' in message
 
 
 def test_good_test_source_loads(module_dir):
