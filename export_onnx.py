@@ -14,8 +14,11 @@ model and which other runtimes read too; onnxruntime's documentation recommends 
 S8S8-QDQ pairing first on CPUs. Softmax and ArgMax stay float, so the probabilities keep
 their resolution; every convolution, transposed ones included, runs in int8.
 """
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -26,23 +29,96 @@ from exported_model import CLASSES, INPUT, PROBABILITIES
 
 OPSET = 13
 QUANTIZE = ('none', 'int8')
-CALIBRATION_BATCH = 8
+CALIBRATION_BATCH = 4
+MAX_EMBEDDED_BYTES = 2 ** 31 - 2 ** 26   # an ONNX file is one protobuf: under 2 GB
 KEPT_FLOAT = ('Softmax', 'ArgMax')   # op types left out of int8
 
 
-def convert(frozen):
-    """Return the ONNX ModelProto of a `FrozenGraph`, with the input and outputs named as
-    in TensorFlow without the `:0`."""
-    import tf2onnx   # noqa: PLC0415 - optional: only for ONNX exports
+@contextlib.contextmanager
+def numpy_product_alias():
+    """Within `with`, `np.product` exists: tf2onnx 1.17's large-model path still calls it,
+    and NumPy 2 removed it (it was `np.prod` under another name)."""
+    added = not hasattr(np, 'product')
+    if added:
+        np.product = np.prod
     try:
-        model, _ = tf2onnx.convert.from_graph_def(
-            frozen.graph_def, input_names=[f'{INPUT}:0'],
-            output_names=[f'{PROBABILITIES}:0', f'{CLASSES}:0'], opset=OPSET)
+        yield
+    finally:
+        if added:
+            del np.product
+
+
+def convert(frozen, work_dir):
+    """Return the ONNX ModelProto of a `FrozenGraph`, with the input and outputs named as
+    in TensorFlow without the `:0`; `work_dir` holds the files passed between processes.
+
+    tf2onnx runs in a child process with protobuf's pure-Python implementation. With the
+    default (upb), every one of tf2onnx's optimisation passes copied the weights (540 MB for
+    the full-width VGG16) into an arena that is never freed: converting the full network
+    took over 22 GB and crashed. In pure Python the passes share the weights' bytes; the
+    conversion peaks at about 9 GB (TensorFlow's own graph optimisation) instead.
+    """
+    import onnx   # noqa: PLC0415 - optional: only for ONNX exports
+    graph_path = os.path.join(work_dir, 'frozen.pb')
+    model_path = os.path.join(work_dir, 'converted.onnx')
+    with open(graph_path, 'wb') as handle:
+        handle.write(frozen.graph_def.SerializeToString())
+    env = dict(os.environ, PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION='python',
+               TF_CPP_MIN_LOG_LEVEL='2')
+    child = subprocess.run([sys.executable, os.path.abspath(__file__), graph_path, model_path],
+                           capture_output=True, text=True, env=env, check=False)
+    if child.returncode != 0:
+        lines = [line for line in child.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f'exit status {child.returncode}'
+        raise UserError('cannot convert the inference graph to ONNX: '
+                        f'{reason.removeprefix("[!] ")}')
+    try:
+        return onnx.load(model_path)
+    finally:
+        for path in (graph_path, model_path):
+            os.remove(path)
+
+
+def convert_in_this_process(graph_path, model_path):
+    """Convert the frozen GraphDef in `graph_path` to the ONNX model `model_path` (the
+    child process of `convert`)."""
+    import onnx   # noqa: PLC0415 - optional: only for ONNX exports
+    import tensorflow.compat.v1 as tf   # noqa: PLC0415 - here, after the protobuf choice
+    import tf2onnx   # noqa: PLC0415
+    graph_def = tf.GraphDef()
+    with open(graph_path, 'rb') as handle:
+        graph_def.ParseFromString(handle.read())
+    try:
+        with numpy_product_alias():
+            model, storage = tf2onnx.convert.from_graph_def(
+                graph_def, input_names=[f'{INPUT}:0'],
+                output_names=[f'{PROBABILITIES}:0', f'{CLASSES}:0'], opset=OPSET,
+                large_model=True)
     except Exception as error:   # noqa: BLE001 - tf2onnx raises many kinds; say which
         raise UserError(f'tf2onnx {tf2onnx.__version__} cannot convert the inference '
                         f'graph: {type(error).__name__}: {runs.first_line(error)}') from None
+    embed_external_tensors(model, storage.name_to_tensor_data)
     rename(model, {f'{name}:0': name for name in (INPUT, PROBABILITIES, CLASSES)})
-    return model
+    onnx.save(model, model_path)
+
+
+def embed_external_tensors(model, data):
+    """Put the tensors tf2onnx kept apart ({location: bytes}) back into the model's
+    initializers and constant attributes; `UserError` if they do not fit one ONNX file."""
+    import onnx   # noqa: PLC0415 - optional: only for ONNX exports
+    if sum(len(v) for v in data.values()) > MAX_EMBEDDED_BYTES:
+        raise UserError('the network\'s weights exceed the 2 GB an ONNX file can hold: '
+                        'export a narrower network')
+    tensors = list(model.graph.initializer) + [
+        attribute.t for node in model.graph.node for attribute in node.attribute
+        if attribute.HasField('t')]
+    for tensor in tensors:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = next(entry.value for entry in tensor.external_data
+                            if entry.key == 'location')
+            tensor.raw_data = data[location]
+            del tensor.external_data[:]
+            tensor.data_location = onnx.TensorProto.DEFAULT
 
 
 def rename(model, names):
@@ -103,7 +179,7 @@ def write_onnx(frozen, path, quantize='none', calibration=None):
     (`calibration`: the photos for int8); return the sidecar's ONNX-specific entries."""
     import onnx   # noqa: PLC0415 - optional: only for ONNX exports
     import tf2onnx   # noqa: PLC0415
-    model = convert(frozen)
+    model = convert(frozen, os.path.dirname(path) or '.')
     extra = {'opset': OPSET, 'converter': f'tf2onnx {tf2onnx.__version__}'}
     if quantize == 'none':
         onnx.save(model, path)
@@ -122,3 +198,8 @@ def write_onnx(frozen, path, quantize='none', calibration=None):
         'calibration': 'MinMax', 'calibration_images': int(len(calibration)),
         'kept_float': list(KEPT_FLOAT)}
     return extra
+
+
+if __name__ == '__main__':
+    from errors import run_script   # noqa: PLC0415
+    run_script(lambda: convert_in_this_process(*sys.argv[1:3]))
