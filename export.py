@@ -1,4 +1,5 @@
 """Exporting a trained run as a TF SavedModel for serving (infer.py --export DIR)."""
+import contextlib
 import os
 import shutil
 
@@ -10,6 +11,37 @@ import tensor_names as names
 from errors import UserError
 
 
+def check_target(export_dir):
+    """Raise `UserError` unless `export_dir` is new or an empty folder."""
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise UserError(f'--export {export_dir} is a file: give a new folder')
+    if os.path.isdir(export_dir) and os.listdir(export_dir):
+        raise UserError(f'--export {export_dir} exists and is not empty: choose a new '
+                        'folder')
+
+
+@contextlib.contextmanager
+def export_folder(export_dir, errors=(OSError,)):
+    """Yield a temporary path beside `export_dir` (not yet created) to write an export into;
+    when the block ends it becomes `export_dir` (new or empty, see `check_target`).
+
+    A failed export (a full disk, a conversion error) leaves nothing that a retry would
+    refuse: the temporary folder is removed, and an error of `errors` becomes one
+    `UserError` line.
+    """
+    temporary = f'{export_dir.rstrip(os.sep)}.part-{os.getpid()}'
+    try:
+        yield temporary
+        if os.path.isdir(export_dir):
+            os.rmdir(export_dir)          # empty, checked before
+        os.rename(temporary, export_dir)
+    except errors as error:
+        raise UserError(f'cannot write the export {export_dir}: {runs.first_line(error)}; '
+                        'nothing was left behind') from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
 def export_saved_model(checkpoint, settings, export_dir, input_scale=None):
     """Write a SavedModel whose `serving_default` signature segments BGR images.
 
@@ -17,23 +49,9 @@ def export_saved_model(checkpoint, settings, export_dir, input_scale=None):
     [B, H, W], and `probabilities`, float32 [B, H, W, num_classes], at the input's size,
     computed as infer.py computes them (prediction.py), at `input_scale` if given.
     """
-    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
-        raise UserError(f'--export {export_dir} is a file: give a new folder')
-    if os.path.exists(export_dir) and os.listdir(export_dir):
-        raise UserError(f'--export {export_dir} exists and is not empty: choose a new '
-                        'folder')
-    # Written beside its final place and renamed: a failed export (a full disk) leaves
-    # nothing that a retry would refuse.
-    temporary = f'{export_dir.rstrip(os.sep)}.part-{os.getpid()}'
-    try:
+    check_target(export_dir)
+    with export_folder(export_dir, (OSError, tf.errors.OpError)) as temporary:
         write_saved_model(checkpoint, settings, temporary, input_scale)
-        if os.path.isdir(export_dir):
-            os.rmdir(export_dir)          # empty, checked above
-        os.rename(temporary, export_dir)
-    except (OSError, tf.errors.OpError) as error:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise UserError(f'cannot write the export {export_dir}: {runs.first_line(error)}; '
-                        'nothing was left behind') from None
     print(f'[i] SavedModel written to {export_dir} (signature serving_default: images -> '
           'classes, probabilities)')
 

@@ -16,13 +16,11 @@ leaves nothing behind, and nothing is written over: DIR must be new or empty.
 """
 import importlib.util
 import os
-import shutil
 
 import calibration
 import export
 import export_graph
 import export_sidecar
-import runs
 from errors import UserError
 
 FORMATS = {'savedmodel': ('none',), 'onnx': ('none', 'int8'),
@@ -59,15 +57,6 @@ def check_request(export_format, quantize='none', input_scale=None):
                         '-r requirements-export.txt')
 
 
-def check_target(export_dir):
-    """Raise `UserError` unless `export_dir` is new or an empty folder."""
-    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
-        raise UserError(f'--export {export_dir} is a file: give a new folder')
-    if os.path.isdir(export_dir) and os.listdir(export_dir):
-        raise UserError(f'--export {export_dir} exists and is not empty: choose a new '
-                        'folder')
-
-
 def model_path(export_dir, export_format):
     """Return the model file of an ONNX or TFLite export in `export_dir`."""
     return os.path.join(export_dir, f'{MODEL_NAME}.{export_format}')
@@ -87,7 +76,7 @@ def export_model(checkpoint, settings, export_dir, export_format='savedmodel',
     anything is written; a failed conversion or write is one too, and leaves nothing.
     """
     check_request(export_format, quantize, input_scale)
-    check_target(export_dir)
+    export.check_target(export_dir)
     if export_format == 'savedmodel':
         export.export_saved_model(checkpoint, settings, export_dir, input_scale)
         return export_dir
@@ -95,24 +84,13 @@ def export_model(checkpoint, settings, export_dir, export_format='savedmodel',
         checkpoint, settings, input_size, batch=None if export_format == 'onnx' else 1)
     photos = (calibration.calibration_images(settings, calibration_images, frozen.input_size,
                                              data_dir) if quantize == 'int8' else None)
-    # Written beside its final place and renamed: a failed export (a full disk, a
-    # conversion error) leaves nothing that a retry would refuse.
-    temporary = f'{export_dir.rstrip(os.sep)}.part-{os.getpid()}'
-    try:
+    with export.export_folder(export_dir) as temporary:
         os.makedirs(temporary)
         extra = write_format(frozen, model_path(temporary, export_format), export_format,
                              quantize, photos)
         values = export_sidecar.sidecar(settings, checkpoint, export_format, quantize, frozen,
                                         extra)
         export_sidecar.write_sidecar(model_path(temporary, export_format), values)
-        if os.path.isdir(export_dir):
-            os.rmdir(export_dir)          # empty, checked above
-        os.rename(temporary, export_dir)
-    except OSError as error:
-        raise UserError(f'cannot write the export {export_dir}: {runs.first_line(error)}; '
-                        'nothing was left behind') from None
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
     path = model_path(export_dir, export_format)
     width, height = frozen.input_size
     print(f'[i] {FORMAT_NAMES[export_format]} model ({quantize_name(quantize)}) written to '
