@@ -183,8 +183,7 @@ def window_indices(origin, length, scaled, full):
     inside the sample (not padding)."""
     positions = origin + np.arange(length)
     inside = (positions >= 0) & (positions < scaled)
-    nearest = np.floor((positions + 0.5) * (full / scaled)).astype(np.int64)
-    return np.clip(nearest, 0, full - 1), inside
+    return resizing.nearest_indices(full, scaled, origin, length), inside
 
 
 def label_window(label, classes_of, x0, y0, scaled, size):

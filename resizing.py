@@ -32,10 +32,12 @@ def resize_label(label, size):
     return cv2.resize(label, size, interpolation=cv2.INTER_NEAREST_EXACT)
 
 
-def nearest_indices(in_size, out_size):
-    """Return, for each output index, the input index nearest to its pixel centre."""
-    centres = (np.arange(out_size, dtype=np.float64) + 0.5) * in_size / out_size
-    return np.minimum(np.floor(centres).astype(np.int64), in_size - 1)
+def nearest_indices(in_size, out_size, start=0, count=None):
+    """Return, for each output index (`count` of them from `start`; all `out_size` by
+    default), the input index nearest to its pixel centre, clipped to the input."""
+    positions = start + np.arange(out_size if count is None else count, dtype=np.float64)
+    centres = (positions + 0.5) * in_size / out_size
+    return np.clip(np.floor(centres).astype(np.int64), 0, in_size - 1)
 
 
 def resize_nearest(class_map, size):
