@@ -37,31 +37,31 @@ processes to go idle, and a run during which they (or the virtual machine's host
 than --quiet-limit cores busy is set aside and repeated. Ratios compare figures of the same
 run. Results go to stdout as a table and to --json as numbers.
 
-This file is the command line and the order of the parts. The parts are in bench_model.py
-(model, agreement and the FLOP counter), bench_vgg_zip.py (vggzip), bench_infer.py (infer),
-bench_evaluate.py (evaluate), bench_data.py (labels, loader) and bench_exports.py
-(exports); the photos and labels they
-generate in bench_inputs.py; the timed rounds and the machine in bench_timing.py; the
-tables and the targets in bench_report.py.
+This file is the command line and the order of the parts. The parts are in roadseg/bench/:
+model.py (model, agreement and the FLOP counter), vgg_zip.py (vggzip), infer.py (infer),
+evaluate.py (evaluate), data.py (labels, loader) and exports.py (exports); the photos and
+labels they generate in inputs.py; the timed rounds and the machine in timing.py; the tables
+and the targets in report.py.
 """
 import os
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
 import argparse
 import shutil
 import tempfile
 import time
 
-from bench_data import bench_labels, bench_loader
-from bench_evaluate import bench_evaluate
-from bench_exports import bench_exports
-from bench_infer import bench_infer
-from bench_model import bench_agreement, bench_model
-from bench_report import evaluate_targets, print_report
-from bench_timing import machine_info, mixed_precision
-from bench_vgg_zip import bench_vgg_zip
-from checks import check_image_size
-from errors import ArgumentParser, UserError, run_script
-from files import write_json
+from roadseg.bench.data import bench_labels, bench_loader
+from roadseg.bench.evaluate import bench_evaluate
+from roadseg.bench.exports import bench_exports
+from roadseg.bench.infer import bench_infer
+from roadseg.bench.model import bench_agreement, bench_model
+from roadseg.bench.report import evaluate_targets, print_report
+from roadseg.bench.timing import machine_info, mixed_precision
+from roadseg.bench.vgg_zip import bench_vgg_zip
+from roadseg.core.checks import check_image_size
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.core.files import write_json
 
 PARTS = ('model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader', 'exports')
 CITYSCAPES_LABEL = (2048, 1024)   # size of the Cityscapes files the loader part reads

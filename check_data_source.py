@@ -19,13 +19,12 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-import augmentation
-import sources
-from drawing import blend_labels
-from errors import ArgumentParser, UserError, run_script
-from files import make_directory
-from images import quiet_opencv, write_image
-from labels import check_one_hot, first_coordinates, labels_to_class_map
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.core.files import make_directory
+from roadseg.data import augmentation, sources
+from roadseg.data.drawing import blend_labels
+from roadseg.data.images import quiet_opencv, write_image
+from roadseg.data.labels import check_one_hot, first_coordinates, labels_to_class_map
 
 VALID_FRACTION = 0.1  # the split only moves samples between the two checks; all are checked
 BATCH_SIZE = 4

@@ -4,11 +4,12 @@ The backbone's weights come from one of three sources, which all expose the tens
 tensor_names.BACKBONE:
 
 * `savedmodel`: the SavedModel of the widely used `vgg.zip` (tag `vgg16`), its weights
-  loaded into vgg16.py's network once vgg_zip.py has proven that this reproduces the
-  SavedModel's own outputs (else its graph is imported as it is, with one `[i]` line);
+  loaded into the project's VGG16 (roadseg/model/vgg16.py) once roadseg/model/vgg_zip.py
+  has proven that this reproduces the SavedModel's own outputs (else its graph is imported
+  as it is, with one `[i]` line);
 * `keras`: Keras' ImageNet weights `vgg16_weights_tf_dim_ordering_tf_kernels.h5`, loaded
-  into vgg16.py's network, with fc1 and fc2 turned into the convolutions fc6 and fc7;
-* `scratch`: vgg16.py's network with He initialisation and an optional width multiplier.
+  into the project's VGG16, with fc1 and fc2 turned into the convolutions fc6 and fc7;
+* `scratch`: the project's VGG16 with He initialisation and an optional width multiplier.
 
 So all three share one graph, one checkpoint layout, the fast fc6/fc7, the bf16 weight
 copies and training on several devices.
@@ -24,15 +25,11 @@ from typing import Optional
 
 import tensorflow.compat.v1 as tf
 
-import runs
-import tensor_names as names
-import vgg16
-import vgg_zip
-import weight_files
-from bf16_weights import bf16_weight_copies, fill_copies
-from errors import UserError
-from loss import masked_cross_entropy
-from optimizers import training_step
+from roadseg.core.errors import UserError
+from roadseg.model import checkpoints
+from roadseg.model import tensor_names as names
+from roadseg.model import vgg16, vgg_zip, weight_files
+from roadseg.model.bf16_weights import bf16_weight_copies, fill_copies
 from upscale import upsample
 
 BACKBONES = ('savedmodel', 'keras', 'scratch')
@@ -136,7 +133,7 @@ def build_fcn8s(session, num_classes, backbone, replicate=None):
 
 
 def vgg_zip_arrays(model_dir):
-    """Return vgg.zip's weights for vgg16.py's network, or None (with one `[i]` line) when
+    """Return vgg.zip's weights for the project's VGG16, or None (with one `[i]` line) when
     they do not reproduce the SavedModel's own outputs."""
     try:
         return vgg_zip.load_arrays(model_dir)
@@ -204,14 +201,14 @@ class FCNVGG:
         """Restore a trained model from a checkpoint's metagraph and values, for inference.
 
         `bf16_weights`, for a session with the bf16 rewrite: the network reads its weights
-        from bfloat16 copies made once here (bf16_weights.py). The rewrite rounds the same
-        way, so the class maps are the same; training ops in the graph would see the
-        copies, so this is for inference only.
+        from bfloat16 copies made once here (roadseg/model/bf16_weights.py). The rewrite
+        rounds the same way, so the class maps are the same; training ops in the graph would
+        see the copies, so this is for inference only.
         """
         for path in (metagraph_file, checkpoint_file + '.index'):
             if not os.path.isfile(path):
                 raise UserError(f'missing checkpoint file {path}')
-        with self.session.graph.as_default(), runs.restoring(checkpoint_file):
+        with self.session.graph.as_default(), checkpoints.restoring(checkpoint_file):
             metagraph = tf.MetaGraphDef()
             with open(metagraph_file, 'rb') as handle:
                 metagraph.ParseFromString(handle.read())
@@ -224,16 +221,3 @@ class FCNVGG:
             if copies:
                 fill_copies(self.session, copies)
             self.bind_tensors()
-
-    def get_optimizer(self, labels, learning_rate=1e-4, loss_scale=False):
-        """Return (train op, loss): Adam on the masked softmax cross-entropy against `labels`.
-
-        `labels` is one-hot [B, H, W, num_classes]; all-zero rows are don't-care pixels.
-        The train op also advances the global step; `loss_scale` adds the dynamic loss
-        scaling fp16 training needs. The optimizer's new variables are initialised.
-        """
-        with self.session.graph.as_default():
-            loss = masked_cross_entropy(self.logits, labels)
-            train_op = training_step(loss, learning_rate, loss_scale=loss_scale)
-            initialize_uninitialized_variables(self.session)
-        return train_op, loss

@@ -7,30 +7,28 @@
 
 Each painted output has its input's resolution: the network sees the photo at the run's
 image size (or scaled by --input-scale), and its class probabilities are resized back to the
-photo's size bilinearly before the argmax (prediction.py).
+photo's size bilinearly before the argmax (roadseg/predict/prediction.py).
 """
 import os
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
 import argparse
 
 import tensorflow.compat.v1 as tf
 
-import calibration
-import evaluation
-import export_formats
-import images
-import painting
-import precision
-import run_settings
-import runs
-import sources
-from benchmarks import source_benchmark
-from errors import ArgumentParser, UserError, run_script
-from exported_model import ExportedModel
-from exported_prediction import ExportedPredictor
 from fcnvgg import FCNVGG
-from files import require_folder_or_nothing
-from prediction import Predictor, check_input_scale
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.core.files import require_folder_or_nothing
+from roadseg.data import images, sources
+from roadseg.export import calibration, formats
+from roadseg.export.exported_model import ExportedModel
+from roadseg.export.exported_prediction import ExportedPredictor
+from roadseg.model import checkpoints, precision
+from roadseg.predict import painting
+from roadseg.predict.prediction import Predictor, check_input_scale
+from roadseg.score import evaluation
+from roadseg.score.submissions import source_benchmark
+from roadseg.train import run_settings
 
 
 def parse_args(argv=None):
@@ -71,12 +69,12 @@ def parse_args(argv=None):
     add('--export', metavar='DIR', help='export the run to this new folder: a TF '
         'SavedModel with a serving signature (BGR images of any size in; class map and '
         'probabilities out, at the input size), or see --export-format')
-    add('--export-format', choices=list(export_formats.FORMATS), default='savedmodel',
+    add('--export-format', choices=list(formats.FORMATS), default='savedmodel',
         help='savedmodel (default); onnx (onnxruntime, OpenCV\'s dnn) or tflite (LiteRT): '
         "a fixed input size, the run's image size, and model.json beside the model")
-    add('--quantize', choices=export_formats.QUANTIZATIONS, default='none',
+    add('--quantize', choices=formats.QUANTIZATIONS, default='none',
         help=f'none (default); float16 weights (tflite); int8, calibrated on the run\'s '
-        f'training photos (onnx, tflite). Supported: {export_formats.supported_combinations()}')
+        f'training photos (onnx, tflite). Supported: {formats.supported_combinations()}')
     add('--calibration-images', type=int, default=calibration.DEFAULT_COUNT, metavar='N',
         help=f'training photos that calibrate int8 (default {calibration.DEFAULT_COUNT})')
     add('--input-scale', type=float, metavar='S', help="run the network on each photo scaled "
@@ -121,7 +119,7 @@ def validate_args(args):
     if args.samples_dir and not os.path.exists(args.samples_dir):
         raise UserError(f'--samples-dir {args.samples_dir} does not exist')
     if args.export:
-        export_formats.check_request(args.export_format, args.quantize, args.input_scale)
+        formats.check_request(args.export_format, args.quantize, args.input_scale)
     elif args.export_format != 'savedmodel' or args.quantize != 'none':
         raise UserError('--export-format and --quantize apply to --export DIR')
     for flag, path in (('--output-dir', args.output_dir), ('--export', args.export),
@@ -151,6 +149,13 @@ def paint_options(args):
     return painting.PaintOptions(args.output_dir, args.batch_size, args.masks, args.recursive,
                                  args.skip_existing, args.shard, args.overwrite,
                                  args.benchmark_results)
+
+
+def evaluation_options(args):
+    """Return the EvaluationOptions the command line asks for."""
+    return evaluation.EvaluationOptions(args.output_dir or args.name, args.batch_size,
+                                        args.data_source, args.data_dir, args.input_scale,
+                                        args.all_samples)
 
 
 def run_benchmark(data_source, wanted):
@@ -191,8 +196,7 @@ def run_tasks(args, settings, checkpoint_label, predictor_for, benchmark):
         skipped = painting.paint(painter, args.samples_dir, paint_options(args))
     if args.evaluate:
         evaluation.evaluate(predictor_for, settings, checkpoint_label,
-                            args.output_dir or args.name, args.batch_size, args.data_source,
-                            args.data_dir, args.input_scale, args.all_samples)
+                            evaluation_options(args))
     return skipped
 
 
@@ -219,7 +223,7 @@ def main(argv=None):
     if args.model:
         return 1 if main_with_model(args) else 0
     settings = run_settings.read_settings(args.name)
-    checkpoint = runs.select_checkpoint(args.name, args.checkpoint)
+    checkpoint = checkpoints.select_checkpoint(args.name, args.checkpoint)
     benchmark = run_benchmark(settings.data_source, args.benchmark_results)
     mode = precision.resolve(args.precision or settings.precision)
     print(f'[i] Run {args.name}, checkpoint {os.path.basename(checkpoint)}, precision {mode}')
@@ -238,7 +242,7 @@ def main(argv=None):
         label = {'model': None, 'checkpoint': os.path.basename(checkpoint)}
         skipped = run_tasks(args, settings, label, predictor_for, benchmark)
     if args.export:
-        export_formats.export_model(checkpoint, settings, args.export, args.export_format,
+        formats.export_model(checkpoint, settings, args.export, args.export_format,
                                     args.quantize, args.calibration_images, args.data_dir,
                                     args.input_scale)
     return 1 if skipped else 0

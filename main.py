@@ -8,33 +8,29 @@ summaries and, every --checkpoint-interval epochs and at the end, a checkpoint i
 directory (--name), beside settings.json: all that infer.py and --resume need.
 """
 import os
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
 import contextlib
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import augmentation
-import class_weights
-import devices
-import images
-import precision
-import run_settings
-import runs
-import sources
-import summaries
-import training
-from errors import ArgumentParser, UserError, run_script
-from files import make_directory
-from optimizers import OPTIMIZERS
-from schedules import SCHEDULES
-from training_graph import build_trainer
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.core.files import make_directory
+from roadseg.data import augmentation, class_weights, images, sources
+from roadseg.model import checkpoints, precision
+from roadseg.train import devices, epochs, run_settings, summaries
+from roadseg.train.optimizers import OPTIMIZERS
+from roadseg.train.replacement import Replacement
+from roadseg.train.schedules import SCHEDULES
+from roadseg.train.trainer import build_trainer
 
 DEFAULTS = run_settings.RunSettings()
 
 
 def parse_args(argv=None):
-    """Return the command line arguments; unset settings are None (see run_settings.py)."""
+    """Return the command line arguments; unset settings are None (roadseg/train/run_settings.py
+    has their defaults)."""
     parser = ArgumentParser(
         description='Train FCN-8s semantic segmentation on a data source.',
         epilog='Mean IoU averages the classes present in the ground truth or the prediction '
@@ -79,7 +75,8 @@ def parse_args(argv=None):
         f'{DEFAULTS.keep_prob})')
     add('--valid-fraction', type=float, help='fraction of samples held out for validation, '
         f'where the source splits (default {DEFAULTS.valid_fraction})')
-    add('--tensorboard-dir', help='TensorBoard event directory (default <name>/tensorboard)')
+    add('--tensorboard-dir', help='TensorBoard event directory (default '
+        f'<name>/{run_settings.TENSORBOARD_DIR})')
     add('--checkpoint-interval', type=int, help='epochs between checkpoints; one is also '
         f'written at the end and on Ctrl-C (default {DEFAULTS.checkpoint_interval})')
     add('--seed', type=int, help='seed of the split, shuffling, flips and initialisation '
@@ -102,12 +99,7 @@ def parse_args(argv=None):
 
 def settings_flags(args):
     """Return {settings field: value or None} from the command line."""
-    flags = {field: getattr(args, field) for field in (
-        'name', 'data_source', 'data_dir', 'vgg_dir', 'vgg_weights', 'vgg_width', 'epochs',
-        'batch_size', 'learning_rate', 'keep_prob', 'valid_fraction', 'checkpoint_interval',
-        'seed', 'precision', 'tensorboard_dir', 'scale_range', 'crop', 'photometric',
-        'lr_schedule', 'warmup_epochs', 'optimizer', 'momentum', 'weight_decay',
-        'class_weights')}
+    flags = {name: getattr(args, name) for name in run_settings.FLAGS}
     flags['backbone'] = ('keras' if args.vgg_weights is not None else
                          'scratch' if args.vgg_init == 'scratch' else None)
     return flags
@@ -128,12 +120,12 @@ def check_run_dir(name, resume, force):
         raise UserError(f'--name {name} is a file; give a folder for the run')
     exists = os.path.isdir(name) and bool(os.listdir(name))
     if resume:
-        runs.checkpoint_paths(name, report=True)
+        checkpoints.checkpoint_paths(name, report=True)
         return run_settings.read_settings(name)
     if exists and not force:
         raise UserError(f'run directory {name} already exists: add --resume to continue '
                         'it, --force to start over, or choose another --name')
-    if exists and not runs.is_run_directory(name):
+    if exists and not run_settings.is_run_directory(name):
         raise UserError(f'{name} is not a run directory (no settings.json or checkpoint): '
                         '--force only starts a run over')
     return None
@@ -141,11 +133,7 @@ def check_run_dir(name, resume, force):
 
 def print_settings(settings, source):
     """Print the run's settings and the data as [i] lines."""
-    for key in ('name', 'data_source', 'data_dir', 'backbone', 'devices', 'precision', 'epochs',
-                'batch_size', 'learning_rate', 'lr_schedule', 'warmup_epochs', 'optimizer',
-                'momentum', 'weight_decay', 'class_weights', 'keep_prob', 'valid_fraction',
-                'checkpoint_interval', 'seed', 'scale_range', 'crop', 'photometric',
-                'tensorboard_dir'):
+    for key in run_settings.SHOWN:
         print(f'[i] {key.replace("_", " "):<20s}{getattr(settings, key)}')
     print(f'[i] {source.num_training} training, {source.num_validation} validation samples, '
           f'{settings.num_classes} classes, image size {settings.image_size}')
@@ -183,28 +171,37 @@ def loss_class_weights(source, settings):
                                                 sources.class_names(source))
 
 
-def main(argv=None):
-    """Parse, validate, build, train, report."""
-    args = parse_args(argv)
-    images.quiet_opencv()
-    args.name = args.name or os.path.join('runs', args.data_source or DEFAULTS.data_source)
-    recorded = check_run_dir(args.name, args.resume, args.force)
-    check_resumed_optimizer(args.name, recorded, args.optimizer)
-    settings = run_settings.resolve(settings_flags(args), recorded)
+def resolve_run(args):
+    """Return (settings, loaded data source, checkpoint to resume from or None): the flags
+    over the recorded run over the defaults, checked, with the devices, the precision and
+    what the run records of its data source."""
+    flags = settings_flags(args)
+    name = run_settings.run_directory(args.name, args.data_source)
+    recorded = check_run_dir(name, args.resume, args.force)
+    check_resumed_optimizer(name, recorded, args.optimizer)
+    settings = run_settings.resolve(dict(flags, name=name), recorded)
     settings.check()
-    settings.devices = devices.choose_devices(args.devices)
+    settings.devices = devices.choose_devices(settings.devices)
     settings.precision = precision.resolve(settings.precision)
     source = sources.load_source_data(settings.data_source, settings.data_dir,
                                       settings.valid_fraction, settings.seed)
     settings = run_settings.with_source(settings, source)
     if recorded and recorded.num_classes != settings.num_classes:
-        raise UserError(f'{args.name} was trained for {recorded.num_classes} classes, '
+        raise UserError(f'{name} was trained for {recorded.num_classes} classes, '
                         f'{settings.data_source} has {settings.num_classes}')
     set_augmentation(source, settings)
+    resume_from = checkpoints.checkpoint_paths(name)[-1] if args.resume else None
+    return settings, source, resume_from
+
+
+def main(argv=None):
+    """Parse, validate, build, train, report."""
+    args = parse_args(argv)
+    images.quiet_opencv()
+    settings, source, resume_from = resolve_run(args)
     print_settings(settings, source)
     settings.class_weight_values = loss_class_weights(source, settings)
 
-    resume_from = runs.checkpoint_paths(args.name)[-1] if args.resume else None
     strategy, target = devices.make_strategy(settings.devices)
     graph = tf.Graph()
     session_config = devices.configure_session(precision.session_config(settings.precision),
@@ -213,7 +210,7 @@ def main(argv=None):
         trainer = build_trainer(session, settings, strategy, resume_from)
         # Only now may an old run make way: bad input or a failed download have stopped by
         # here, and the old run comes back unless the new one saves a checkpoint.
-        with (runs.Replacement(args.name) if args.force else contextlib.nullcontext()) \
+        with (Replacement(settings.name) if args.force else contextlib.nullcontext()) \
                 as replacement:
             confusion = train(session, trainer, source, settings,
                               replacement.commit if replacement else None)
@@ -236,8 +233,8 @@ def train(session, trainer, source, settings, on_checkpoint=None):
               '--epochs to train more')
         return None
     with summaries.event_writer(settings.tensorboard_dir, session.graph) as writer, \
-            training.StopRequest() as stop:
-        return training.run_epochs(session, trainer, source, settings, writer, first_epoch,
+            epochs.StopRequest() as stop:
+        return epochs.run_epochs(session, trainer, source, settings, writer, first_epoch,
                                    stop, on_checkpoint)
 
 

@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-import cityscapes_labels
 import utils
+from roadseg.data import cityscapes_labels
 
 LAYOUT_HINT = ('download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from '
                'https://www.cityscapes-dataset.com and unpack both into <data_dir>')
@@ -125,5 +125,5 @@ def label_path(images_dir, labels_dir, image_path):
 
 
 def get_source():
-    """The Cityscapes data source (see sources.py for the contract)."""
+    """The Cityscapes data source (see roadseg/data/sources.py for the contract)."""
     return Cityscapes()

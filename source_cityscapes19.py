@@ -11,8 +11,8 @@ official score and the benchmark's submission files (infer.py --benchmark-result
 The network works at half the files' resolution, 1024x512; train it on crops of the
 full-resolution files (main.py --scale-range, --crop: see the README's recipes).
 """
-import cityscapes_labels
 import source_cityscapes
+from roadseg.data import cityscapes_labels
 
 TRAINED = sorted((label for label in cityscapes_labels.LABELS if 0 <= label.train_id < 255),
                  key=lambda label: label.train_id)
@@ -32,5 +32,5 @@ class Cityscapes19(source_cityscapes.Cityscapes):
 
 
 def get_source():
-    """The 19-class Cityscapes data source (see sources.py for the contract)."""
+    """The 19-class Cityscapes data source (see roadseg/data/sources.py for the contract)."""
     return Cityscapes19()

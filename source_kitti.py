@@ -69,5 +69,5 @@ def label_path(training_dir, image_path):
 
 
 def get_source():
-    """The KITTI Road data source (see sources.py for the contract)."""
+    """The KITTI Road data source (see roadseg/data/sources.py for the contract)."""
     return KittiRoad()

@@ -1,7 +1,8 @@
 """Synthetic road scenes: a data set that needs no download, generated on first use.
 
-The scenes come from synthetic_scenes.py (scene i follows from (seed, i) alone); this module
-is the data source around them, and a short example of one built on `utils.ImageLabelSource`.
+The scenes come from roadseg/data/synthetic_scenes.py (scene i follows from (seed, i)
+alone); this module is the data source around them, and a short example of one built on
+`utils.ImageLabelSource`.
 
 The scenes are written to `data_dir` as ordinary PNG photos and colour labels and then read
 like any other data set. `<data_dir>/synthetic.json` holds the settings (written with the
@@ -19,8 +20,8 @@ import os
 from tqdm import tqdm
 
 import utils
-from synthetic_scenes import (BUILDING, CAR, CLASS_NAMES, PERSON, ROAD, SIDEWALK, SKY,
-                              VEGETATION, VERSION, render_scene, scene_rng)
+from roadseg.data.synthetic_scenes import (BUILDING, CAR, CLASS_NAMES, PERSON, ROAD, SIDEWALK, SKY,
+                                           VEGETATION, VERSION, render_scene, scene_rng)
 
 SETTINGS_FILE = 'synthetic.json'
 DEFAULTS = {'image_size': [256, 96], 'num_samples': 400, 'seed': 0}
@@ -52,7 +53,7 @@ class SyntheticRoads(utils.ImageLabelSource):
 
 
 def get_source():
-    """The synthetic road-scene data source (see sources.py for the contract)."""
+    """The synthetic road-scene data source (see roadseg/data/sources.py for the contract)."""
     return SyntheticRoads()
 
 

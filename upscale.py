@@ -6,14 +6,15 @@ and otherwise unchanged.
     python upscale.py INPUT OUTPUT [--factor 8]
 """
 import os
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import files
-import images
-from errors import ArgumentParser, UserError, run_script
+from roadseg.core import files
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.data import images
 
 
 def kernel_size(factor):

@@ -13,7 +13,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 def trained_run(tmp_path_factory):
     """A run main.py trained for two epochs (a checkpoint each) on tiny synthetic data:
     (run directory, data directory). Trained once, shared by the inference tests."""
-    from scripts import TINY, run_script, write_tiny_synthetic   # scripts imports conftest
+    from scripts import TINY, run_script, write_tiny_synthetic  # scripts imports conftest
     base = tmp_path_factory.mktemp('trained_run')
     data_dir = write_tiny_synthetic(base / 'data', num_samples=16)
     run_dir = str(base / 'run')

@@ -12,8 +12,10 @@ import h5py
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import vgg16
-import weight_files
+from fcnvgg import initialize_uninitialized_variables
+from roadseg.model import vgg16, weight_files
+from roadseg.model.loss import masked_cross_entropy
+from roadseg.train.optimizers import training_step
 
 WIDTH = 1 / 32   # conv widths 2..16, fc6/fc7 128 units
 NUM_CLASSES = 3
@@ -149,3 +151,13 @@ def write_keras_h5(path, arrays):
             group[names[0]] = kernel
             group[names[1]] = bias
     return path
+
+
+def optimizer_step(session, model, labels, learning_rate=1e-4, loss_scale=False):
+    """Return (train op, loss): Adam on the masked cross-entropy of `model` against `labels`,
+    as the trainer builds it, with the optimizer's variables initialised."""
+    with session.graph.as_default():
+        loss = masked_cross_entropy(model.logits, labels)
+        train_op = training_step(loss, learning_rate, loss_scale=loss_scale)
+        initialize_uninitialized_variables(session)
+    return train_op, loss

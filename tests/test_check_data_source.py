@@ -150,15 +150,16 @@ def test_built_in_sources_name_the_label_file_and_unmirror_coordinates(tmp_path)
     assert '[!] training: 5 samples' in result.stdout
 
 
-def readme_example_source():
-    """Return the README's example of a new source ("Adding a data source"), at 64x32.
+def docs_example_source():
+    """Return the docs' example of a new source (docs/data-sources.md, "Adding a data
+    source"), at 64x32.
 
     The example's 512x256 becomes 64x32 so that the check runs in moments (the numbers the
-    test asserts are for 64x32); the rest is the README's text as a user copies it.
+    test asserts are for 64x32); the rest is the docs' text as a user copies it.
     """
-    with open(os.path.join(ROOT, 'README.md')) as handle:
-        readme = handle.read()
-    section = readme[readme.index('### Adding a data source'):]
+    with open(os.path.join(ROOT, 'docs', 'data-sources.md')) as handle:
+        text = handle.read()
+    section = text[text.index('## Adding a data source'):]
     code = section[section.index('```python\n') + len('```python\n'):]
     code = code[:code.index('```')]
     assert 'class MyData(utils.ImageLabelSource)' in code
@@ -166,8 +167,8 @@ def readme_example_source():
     return code.replace('    image_size = (512, 256)\n', '    image_size = (64, 32)\n')
 
 
-def test_readme_example_source_works(tmp_path):
-    (tmp_path / 'source_mydata.py').write_text(readme_example_source())
+def test_docs_example_source_works(tmp_path):
+    (tmp_path / 'source_mydata.py').write_text(docs_example_source())
     write_my_data(tmp_path / 'data', count=10)
     result = run('mydata', tmp_path / 'data', tmp_path / 'out', '--samples', 3,
                  extra_path=tmp_path)

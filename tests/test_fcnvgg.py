@@ -4,10 +4,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import fcnvgg
-import weight_files
-from errors import UserError
 from model_fixtures import (BATCH, HEIGHT, IMAGE_WIDTH, NUM_CLASSES, WIDTH, fixed_batch,
-                            keras_arrays, write_keras_h5, write_vgg_zip)
+                            keras_arrays, optimizer_step, write_keras_h5, write_vgg_zip)
+from roadseg.core.errors import UserError
+from roadseg.model import weight_files
 
 
 def pretrained_files(backbone, directory):
@@ -39,7 +39,7 @@ def built(request, tmp_path):
         model = fcnvgg.FCNVGG(session)
         model.build_from_vgg(num_classes=NUM_CLASSES, backbone=request.param, **kwargs)
         labels = tf.placeholder(tf.float32, [None, None, None, NUM_CLASSES])
-        train_op, loss = model.get_optimizer(labels, learning_rate=1e-3)
+        train_op, loss = optimizer_step(session, model, labels, learning_rate=1e-3)
         yield request.param, session, model, labels, train_op, loss, expected
         session.close()
 
@@ -85,7 +85,7 @@ def test_saved_model_restores_from_metagraph_with_identical_class_maps(tmp_path)
         model = fcnvgg.FCNVGG(session)
         model.build_from_vgg(None, NUM_CLASSES, backbone='scratch', width=WIDTH)
         labels = tf.placeholder(tf.float32, [None, None, None, NUM_CLASSES])
-        train_op, _ = model.get_optimizer(labels, 1e-3)
+        train_op, _ = optimizer_step(session, model, labels, 1e-3)
         for _ in range(3):
             session.run(train_op, {model.image_input: images, labels: targets})
         expected = session.run(model.classes, {model.image_input: images})

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-import images
 import infer as infer_script
-import painting
 from conftest import ROOT
 from fixtures import road_photo as photo
+from roadseg.data import images
+from roadseg.predict import painting
 from scripts import last_line, run_script
 
 NUM_CLASSES = 7

@@ -1,6 +1,6 @@
 """Runs written before the code was reorganised still resume, infer and evaluate alike.
 
-tests/data/runs_6d7777b holds two tiny KITTI runs that main.py at commit 6d7777b trained
+tests/legacy/runs_6d7777b holds two tiny KITTI runs that main.py at commit 6d7777b trained
 (6 epochs, learning rate 3e-3, batch 2, validation fraction 0.34) on
 `fixtures.write_road_photos_kitti` data: `scratch` (VGG16 from scratch, width 1/64) and
 `vggzip` (a narrow vgg.zip SavedModel, imported as its own graph). Beside them are the
@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import resizing
-import runs
 from conftest import ROOT
 from fcnvgg import FCNVGG
-from prediction import Predictor
 from fixtures import road_photo, write_road_photos_kitti
+from roadseg.data import resizing
+from roadseg.model import checkpoints
+from roadseg.predict.prediction import Predictor
 from scripts import run_script
 
-FIXTURES = os.path.join(ROOT, 'tests', 'data', 'runs_6d7777b')
+FIXTURES = os.path.join(ROOT, 'tests', 'legacy', 'runs_6d7777b')
 
 
 @pytest.fixture(scope='module')
@@ -76,7 +76,7 @@ def network_classes_enlarged(run_dir, photo):
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
         model = FCNVGG(session)
-        checkpoint = runs.select_checkpoint(run_dir)
+        checkpoint = checkpoints.select_checkpoint(run_dir)
         model.build_from_metagraph(checkpoint + '.meta', checkpoint)
         predictor = Predictor(session, model, (576, 160))
         prediction = predictor.predict([predictor.prepare(photo)])[0]

@@ -196,7 +196,7 @@ def test_unreachable_vgg_download_gives_one_clear_line(tmp_path):
 
 
 def test_mixed_precision_trains_and_keeps_fp32_checkpoints(tmp_path):
-    import precision
+    from roadseg.model import precision
     data_dir = write_tiny_synthetic(tmp_path / 'data')
     run_dir = str(tmp_path / 'run')
     result = run_main(*TINY, '--data-dir', data_dir, '--name', run_dir, '--epochs', '1',

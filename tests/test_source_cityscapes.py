@@ -5,11 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-import cityscapes_labels
 import source_cityscapes
-from errors import UserError
 from fixtures import LABEL_SIZE, nearest_rows, sample_index
-from labels import labels_to_class_map, one_hot
+from roadseg.core.errors import UserError
+from roadseg.data import cityscapes_labels
+from roadseg.data.labels import labels_to_class_map, one_hot
 
 
 def cityscapes_color(name):

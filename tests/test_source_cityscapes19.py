@@ -5,9 +5,9 @@ import os
 import cv2
 import numpy as np
 
-import cityscapes_labels
 import source_cityscapes19
-from labels import check_one_hot, labels_to_class_map
+from roadseg.data import cityscapes_labels
+from roadseg.data.labels import check_one_hot, labels_to_class_map
 from scripts import run_script
 
 FILE_SIZE = (256, 128)

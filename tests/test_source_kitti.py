@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import source_kitti
-from errors import UserError
-from fixtures import (LABEL_SIZE, kitti_label, nearest_rows, road_start, sample_index,
-                      write_kitti)
-from images import quiet_opencv
+from fixtures import LABEL_SIZE, kitti_label, nearest_rows, road_start, sample_index, write_kitti
+from roadseg.core.errors import UserError
+from roadseg.data.images import quiet_opencv
 
 
 def expected_kitti_labels(index, size):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import source_synthetic
-from errors import UserError
-from images import read_image
-from labels import check_one_hot
+from roadseg.core.errors import UserError
+from roadseg.data.images import read_image
+from roadseg.data.labels import check_one_hot
 
 TINY = {'image_size': [64, 32], 'num_samples': 6, 'seed': 3}
 FOLDER = f'scenes-v{source_synthetic.VERSION}-64x32-seed3'  # where TINY is generated

@@ -10,9 +10,9 @@ import urllib.error
 
 import tensorflow.compat.v1 as tf
 
-import weight_files
-from errors import run_script
 from fcnvgg import FCNVGG
+from roadseg.core.errors import run_script
+from roadseg.model import weight_files
 
 
 def offline(url, destination):

@@ -6,8 +6,8 @@ import sys
 import urllib.error
 
 import main
-import weight_files
-from errors import run_script
+from roadseg.core.errors import run_script
+from roadseg.model import weight_files
 
 
 def offline(url, destination):

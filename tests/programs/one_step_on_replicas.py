@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import devices
-from run_settings import RunSettings
-from training_graph import build_trainer
+from roadseg.train import devices
+from roadseg.train.run_settings import RunSettings
+from roadseg.train.trainer import build_trainer
 
 names = devices.choose_devices(2)
 settings = RunSettings(num_classes=3, learning_rate=1e-3, backbone=sys.argv[1], vgg_width=1 / 16,

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
-from exported_model import ExportedModel   # noqa: E402 - after the path is set
+from roadseg.export.exported_model import ExportedModel  # noqa: E402 - after the path is set
 
 model = ExportedModel(sys.argv[1], sys.argv[2])
 out = {}

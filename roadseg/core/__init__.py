@@ -1,0 +1,3 @@
+"""Errors and the one-line exit, value checks, file helpers and background threads: what every
+stage uses.
+"""
