@@ -130,7 +130,7 @@ def write_examples(source, name, count, output_dir):
                 break
             stem = f'_{os.path.splitext(os.path.basename(files[written][0]))[0]}' if files else ''
             blended = blend_labels(image, labels_to_class_map(label),
-                                         source.label_colors)
+                                   source.label_colors)
             write_image(os.path.join(output_dir, f'sample_{written:03d}{stem}.png'), blended)
             written += 1
         if written == count:

@@ -243,8 +243,8 @@ def main(argv=None):
         skipped = run_tasks(args, settings, label, predictor_for, benchmark)
     if args.export:
         formats.export_model(checkpoint, settings, args.export, args.export_format,
-                                    args.quantize, args.calibration_images, args.data_dir,
-                                    args.input_scale)
+                             args.quantize, args.calibration_images, args.data_dir,
+                             args.input_scale)
     return 1 if skipped else 0
 
 

@@ -235,7 +235,7 @@ def train(session, trainer, source, settings, on_checkpoint=None):
     with summaries.event_writer(settings.tensorboard_dir, session.graph) as writer, \
             epochs.StopRequest() as stop:
         return epochs.run_epochs(session, trainer, source, settings, writer, first_epoch,
-                                   stop, on_checkpoint)
+                                 stop, on_checkpoint)
 
 
 if __name__ == '__main__':

@@ -149,7 +149,7 @@ def test_force_that_fails_before_its_first_checkpoint_keeps_the_old_run(run, tmp
 @pytest.mark.parametrize('content,why', [('', 'is empty'),
                                          ('model_checkpoint_path: {{', 'is damaged')])
 def test_a_damaged_state_file_is_recognised_and_the_checkpoints_present_used(run, tmp_path,
-                                                                            content, why):
+                                                                             content, why):
     run_dir, _ = run
     with open(os.path.join(run_dir, 'checkpoint'), 'w') as handle:
         handle.write(content)

@@ -23,7 +23,7 @@ def scene_photo(rng, width, height):
     for _ in range(12):
         x0, y0 = rng.integers(0, width), rng.integers(0, height)
         x1, y1 = x0 + rng.integers(width // 20, width // 5), y0 + rng.integers(height // 10,
-                                                                             height // 3)
+                                                                               height // 3)
         image[y0:y1, x0:x1] = rng.uniform(20, 235, 3)
     image = image + rng.normal(0, 6, image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)

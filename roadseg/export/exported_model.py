@@ -88,7 +88,7 @@ class ExportedModel:
         self.runtime = runtime
         self._run = {'onnxruntime': onnxruntime_runner, 'opencv': opencv_runner,
                      'litert': tflite_runner, 'tf.lite': tflite_runner}[runtime](model_path,
-                                                                                  runtime)
+                                                                                 runtime)
 
     def predict(self, images):
         """Return (probabilities float32 [N, H, W, C], classes int32 [N, H, W]) of images

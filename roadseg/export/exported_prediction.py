@@ -27,7 +27,7 @@ class ExportedPredictor:
     def prepare(self, image):
         """Return the `Prepared` input of a photo (uint8 or float [H, W, 3], BGR)."""
         network_input = resizing.resize_photo(np.asarray(image, np.float32),
-                                               self.model.input_size)
+                                              self.model.input_size)
         width, height = self.model.input_size
         return Prepared(network_input, (height, width), tuple(image.shape[:2]))
 

@@ -86,7 +86,7 @@ def export_model(checkpoint, settings, export_dir, export_format='savedmodel',
         extra = write_format(frozen, model_path(temporary, export_format), export_format,
                              quantize, photos)
         values = sidecar.sidecar(settings, checkpoint, export_format, quantize, frozen,
-                                        extra)
+                                 extra)
         sidecar.write_sidecar(model_path(temporary, export_format), values)
     path = model_path(export_dir, export_format)
     width, height = frozen.input_size

@@ -62,7 +62,7 @@ def write_saved_model(checkpoint, settings, export_dir, input_scale=None):
     with graph.as_default(), tf.Session(graph=graph) as session:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name='images')
         network_input, valid = graph_resizing.network_input(images, settings.image_size,
-                                                         input_scale)
+                                                            input_scale)
         with checkpoints.restoring(checkpoint):
             saver = tf.train.import_meta_graph(
                 checkpoint + '.meta', clear_devices=True,

@@ -101,7 +101,7 @@ class Scores:
                 result.update(max_f=best['max_f'], max_f_threshold=best['threshold'])
         if label_ids is not None:
             result['cityscapes19_mean_iou'] = class_confusion_scores(confusion.matrix,
-                                                                    label_ids)[1]
+                                                                     label_ids)[1]
         return result
 
 

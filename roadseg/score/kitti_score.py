@@ -81,6 +81,6 @@ def scores(road_levels, other_levels):
                       for v in (true_pos, true_neg, false_pos, false_neg))
     with np.errstate(invalid='ignore', divide='ignore'):
             return {'max_f': float(f_measure[best]), 'ap': float(ap),
-                'precision': float(tp / (tp + fp)), 'recall': float(tp / (tp + fn)),
-                'fpr': float(fp / (tn + fp)), 'fnr': float(fn / (tp + fn)),
-                'threshold': float(THRESHOLDS[best])}
+                    'precision': float(tp / (tp + fp)), 'recall': float(tp / (tp + fn)),
+                    'fpr': float(fp / (tn + fp)), 'fnr': float(fn / (tp + fn)),
+                    'threshold': float(THRESHOLDS[best])}

@@ -25,7 +25,7 @@ def cluster_worker():
         return None
     if not 0 <= index < len(workers):
         raise UserError(f'TF_CONFIG task index {index} is not one of the '
-                              f'{len(workers)} workers')
+                        f'{len(workers)} workers')
     return workers, index
 
 

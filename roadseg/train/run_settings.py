@@ -239,4 +239,4 @@ def read_settings(run_dir):
 def is_run_directory(path):
     """Return whether `path` holds a run's settings.json or checkpoint state file."""
     return any(os.path.exists(os.path.join(path, name)) for name in (SETTINGS_FILE,
-                                                                 checkpoints.STATE_FILE))
+                                                                     checkpoints.STATE_FILE))

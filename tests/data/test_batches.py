@@ -47,7 +47,7 @@ def test_batches_keep_order_flips_and_last_partial_batch():
 def test_batches_prefetch_is_bounded():
     loader = CountingLoader()
     batches = EpochBatches(list(range(200)), [False] * 200, 2, loader, num_workers=2,
-                                 prefetch=3)
+                           prefetch=3)
     iterator = iter(batches)
     next(iterator)
     time.sleep(0.3)  # plenty for an unbounded loader to read all 200

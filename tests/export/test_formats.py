@@ -83,9 +83,9 @@ def exports(learned_run, tmp_path_factory):
     settings = run_settings.read_settings(run_dir)
     checkpoint = checkpoints.select_checkpoint(run_dir)
     return {(kind, quantize): formats.export_model(
-                checkpoint, settings, str(base / f'{kind}-{quantize}'), kind, quantize,
-                calibration_images=CALIBRATION_IMAGES)
-            for kind, quantize in COMBINATIONS}
+        checkpoint, settings, str(base / f'{kind}-{quantize}'), kind, quantize,
+        calibration_images=CALIBRATION_IMAGES)
+        for kind, quantize in COMBINATIONS}
 
 
 def run_exported(model_path, runtime, photos):
@@ -168,7 +168,8 @@ def test_legacy_vgg_zip_run_rebuilds_for_export():
     run_dir = os.path.join(LEGACY_RUNS, 'vggzip')
     settings = run_settings.read_settings(run_dir)
     assert settings.widths is None
-    frozen = inference_graph.frozen_inference_graph(checkpoints.select_checkpoint(run_dir), settings)
+    frozen = inference_graph.frozen_inference_graph(checkpoints.select_checkpoint(run_dir),
+                                                    settings)
     ops = {node.op for node in frozen.graph_def.node}
     assert frozen.input_size == (576, 160) and frozen.num_classes == 2
     assert not ops & {'ExtractImagePatches', 'RandomUniform', 'Floor', 'VariableV2'}
@@ -214,12 +215,12 @@ def test_a_backbone_that_is_not_vgg16_is_refused(tmp_path):
 
 
 def test_a_rebuilt_graph_that_differs_from_the_checkpoint_is_refused(learned_run,
-                                                                    monkeypatch):
+                                                                     monkeypatch):
     monkeypatch.setattr(inference_graph, 'PROOF_TOLERANCE', -1.0)
     run_dir, _ = learned_run
     with pytest.raises(UserError, match='differs from the checkpoint'):
         inference_graph.frozen_inference_graph(checkpoints.select_checkpoint(run_dir),
-                                            run_settings.read_settings(run_dir))
+                                               run_settings.read_settings(run_dir))
 
 
 def test_calibration_takes_training_photos_at_the_input_size(learned_run):
@@ -244,8 +245,8 @@ def test_unsupported_requests_are_one_line(learned_run, tmp_path, kind, quantize
     run_dir, _ = learned_run
     with pytest.raises(UserError) as raised:
         formats.export_model(checkpoints.select_checkpoint(run_dir),
-                                    run_settings.read_settings(run_dir), str(tmp_path / 'x'),
-                                    kind, quantize, input_scale=scale)
+                             run_settings.read_settings(run_dir), str(tmp_path / 'x'),
+                             kind, quantize, input_scale=scale)
     assert str(raised.value) == message
     assert not os.listdir(tmp_path)
 
@@ -257,7 +258,7 @@ def test_an_existing_target_is_refused_and_kept(learned_run, tmp_path):
     (target / 'model.onnx').write_bytes(b'mine')
     with pytest.raises(UserError, match=f'--export {target} exists and is not empty'):
         formats.export_model(checkpoints.select_checkpoint(run_dir),
-                                    run_settings.read_settings(run_dir), str(target), 'onnx')
+                             run_settings.read_settings(run_dir), str(target), 'onnx')
     assert (target / 'model.onnx').read_bytes() == b'mine'
     assert sorted(os.listdir(tmp_path)) == ['exported']
 
@@ -269,8 +270,8 @@ def test_missing_export_packages_say_what_to_install(learned_run, tmp_path, monk
     run_dir, _ = learned_run
     with pytest.raises(UserError) as raised:
         formats.export_model(checkpoints.select_checkpoint(run_dir),
-                                    run_settings.read_settings(run_dir),
-                                    str(tmp_path / 'x'), 'onnx', 'int8')
+                             run_settings.read_settings(run_dir),
+                             str(tmp_path / 'x'), 'onnx', 'int8')
     assert str(raised.value) == ('the onnx export needs tf2onnx, which is not installed: '
                                  'pip install -r requirements-export.txt')
 
@@ -284,8 +285,8 @@ def test_a_failed_conversion_leaves_nothing(learned_run, tmp_path, monkeypatch):
     run_dir, _ = learned_run
     with pytest.raises(UserError, match='cannot convert'):
         formats.export_model(checkpoints.select_checkpoint(run_dir),
-                                    run_settings.read_settings(run_dir),
-                                    str(tmp_path / 'exported'), 'onnx')
+                             run_settings.read_settings(run_dir),
+                             str(tmp_path / 'exported'), 'onnx')
     assert not os.listdir(tmp_path)
 
 

@@ -124,7 +124,7 @@ def kitti_run(tmp_path_factory):
 
 
 def test_kitti_official_score_equals_a_brute_force_on_the_submission_files(kitti_run,
-                                                                          tmp_path):
+                                                                           tmp_path):
     run, data = kitti_run
     settings = json.load(open(os.path.join(run, 'settings.json')))
     from roadseg.data import sources
