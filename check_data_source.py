@@ -70,7 +70,31 @@ def main(argv=None):
                                                                 BATCH_SIZE), expected)
                for split, expected in (('training', source.num_training),
                                        ('validation', source.num_validation))]
-    return print_verdict(reports)
+    invalid = check_label_values(source)
+    return max(print_verdict(reports), 1 if invalid else 0)
+
+
+def check_label_values(source):
+    """Print a `[!]` line per label file holding values the source reads as don't care but
+    no valid file holds (its optional `invalid_label_values`); return how many files."""
+    invalid_values = sources.optional(source, 'invalid_label_values')
+    files = (sources.optional(source, 'train_files') or []) + \
+        (sources.optional(source, 'valid_files') or [])
+    if invalid_values is None or not files:
+        return 0
+    bad = 0
+    for _, label_path in tqdm(files, desc='Checking label values', unit='file'):
+        found = invalid_values(label_path)
+        if found:
+            bad += 1
+            values = ', '.join(f'{value} ({counted(pixels, "pixel")})'
+                               for value, pixels in sorted(found.items()))
+            tqdm.write(f'[!] {label_path}: label value(s) outside the source\'s classes and '
+                       f'void: {values}', file=sys.stdout)
+    if bad:
+        print(f'[!] {counted(bad, "label file")} hold values outside the source\'s table '
+              '(read as don\'t care): fix the files or the source')
+    return bad
 
 
 def print_summary(source, name):

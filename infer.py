@@ -63,6 +63,8 @@ def parse_args(argv=None):
     add('--evaluate', action='store_true', help="score the data source's validation split: "
         'pixel accuracy, per-class IoU, mIoU; precision, recall, F1 and MaxF for two classes; '
         'the official Cityscapes score where the source gives label ids')
+    add('--split', metavar='NAME', help="with --evaluate: score this split of the data "
+        "source's own (CamVid: val or test) instead of the run's validation split")
     add('--all-samples', action='store_true', help='with --evaluate: score every labelled '
         "sample of --data-dir, not only the run's validation split (a folder of held-out "
         'data, e.g. a KITTI subset)')
@@ -114,6 +116,8 @@ def validate_args(args):
     check_input_scale(args.input_scale)
     if args.all_samples and not args.evaluate:
         raise UserError('--all-samples applies to --evaluate')
+    if args.split and not args.evaluate:
+        raise UserError('--split applies to --evaluate')
     if args.benchmark_results and not args.samples_dir:
         raise UserError('--benchmark-results needs --samples-dir: the photos to write them for')
     if args.samples_dir and not os.path.exists(args.samples_dir):
@@ -155,7 +159,7 @@ def evaluation_options(args):
     """Return the EvaluationOptions the command line asks for."""
     return evaluation.EvaluationOptions(args.output_dir or args.name, args.batch_size,
                                         args.data_source, args.data_dir, args.input_scale,
-                                        args.all_samples)
+                                        args.all_samples, args.split)
 
 
 def run_benchmark(data_source, wanted):

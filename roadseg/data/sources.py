@@ -33,7 +33,15 @@ OPTIONAL = {
     'read_label': None,       # read_label(label path, image=None) -> class map [H, W] at
                               # the file's size (-1: don't care), for scores at each
                               # photo's size; `image`: the file already decoded
-    'benchmark': None,        # 'cityscapes' or 'kitti_road': official score, submissions
+    'benchmark': None,        # 'cityscapes', 'kitti_road' or 'camvid': official score,
+                              # submission files
+    'evaluation_splits': None,  # names of the data's own splits that can be scored
+                              # (infer.py --split), e.g. ('val', 'test')
+    'evaluation_split': None,   # set to one of them before load_data: the validation pairs
+                              # then come from that split
+    'invalid_label_values': None,  # invalid_label_values(label path) -> {value: pixels}
+                              # that the source reads as don't care but no valid file holds;
+                              # check_data_source.py reports them
     'validation_only': None,  # set True before load_data: every sample is for scoring
     'augmentation': None,     # an augmentation.Augmentation for the training split, set
                               # by main.py (ImageLabelSource has it)
@@ -114,11 +122,12 @@ def load_data_source(name):
 
 
 def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=False,
-                     for_training=True):
+                     for_training=True, split=None):
     """Return data source `name` with its data loaded from `data_dir` and checked.
 
     The source's optional `seed` (split, shuffles, flips) is set first, and with
-    `validation_only` its optional `validation_only`: every sample is for scoring. Without
+    `validation_only` its optional `validation_only`: every sample is for scoring; `split`
+    picks one of the source's `evaluation_splits` as its validation pairs. Without
     `for_training`, a folder with no training samples is fine (one to score). A
     bare-contract source's OSError (a missing folder, say) becomes one `UserError` line.
     """
@@ -126,6 +135,8 @@ def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=Fal
     set_optional(source, 'seed', seed)
     if validation_only:
         set_optional(source, 'validation_only', True)
+    if split is not None:
+        choose_split(source, name, split)
     try:
         source.load_data(data_dir, valid_fraction)
     except UserError:
@@ -135,6 +146,19 @@ def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=Fal
                         f'{type(error).__name__}: {error}') from None
     check_loaded_source(source, name, for_training)
     return source
+
+
+def choose_split(source, name, split):
+    """Make the source's validation pairs come from its split `split`; `UserError` when
+    the source has no such split."""
+    splits = optional(source, 'evaluation_splits')
+    if not splits:
+        raise UserError(f'data source {name!r} has no named splits to choose from: leave out '
+                        '--split (it scores its validation split)')
+    if split not in splits:
+        raise UserError(f'data source {name!r} has no split {split!r}: use one of '
+                        f'{", ".join(splits)}')
+    set_optional(source, 'evaluation_split', split)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ Three kinds of score, each named for what it is:
 * `training_size`: the same at the run's image size, the network's own class map against
   the label resized by nearest neighbour, as training validates (only at the default input
   scale; sources without label files get only this one, from their generator);
-* `cityscapes_official` / `kitti_official`: the benchmark's own figures (cityscapes_score.py,
-  kitti_score.py) where the source names its benchmark and the ground truth is there.
+* `cityscapes_official` / `kitti_official` / `camvid`: the benchmark's own figures
+  (cityscapes_score.py, kitti_score.py, camvid_score.py) where the source names its
+  benchmark and the ground truth is there.
 """
 import math
 import os
@@ -38,7 +39,8 @@ class EvaluationOptions:
     """What `infer.py --evaluate` scores, how, and where metrics.json goes.
 
     `data_source` and `data_dir` replace the run's own (None: the run's); `input_scale` as
-    in prediction.Predictor; `all_samples` scores every sample, not the validation split.
+    in prediction.Predictor; `all_samples` scores every sample, not the validation split;
+    `split` one of the source's own splits (CamVid's test) instead of its validation split.
     """
 
     output_dir: str
@@ -47,6 +49,7 @@ class EvaluationOptions:
     data_dir: Optional[str] = None
     input_scale: Optional[float] = None
     all_samples: bool = False
+    split: Optional[str] = None
 
     def source_name(self, settings):
         """Return the data source to score: the one asked for, else the run's."""
@@ -64,7 +67,8 @@ def load_validation_source(settings, options=None):
     options = options or EvaluationOptions(output_dir=settings.name)
     name, directory = options.source_name(settings), options.data_folder(settings)
     source = sources.load_source_data(name, directory, settings.valid_fraction, settings.seed,
-                                      validation_only=options.all_samples, for_training=False)
+                                      validation_only=options.all_samples, for_training=False,
+                                      split=options.split)
     if source.num_classes != settings.num_classes:
         raise UserError(f'{name} has {source.num_classes} classes, the run was trained '
                         f'for {settings.num_classes}')
@@ -234,6 +238,14 @@ def print_metrics(result, image_size):
               f'{format_value(official["iiou_class"])}, IoU category '
               f'{format_value(official["iou_category"])}, iIoU category '
               f'{format_value(official["iiou_category"])}')
+    if 'camvid' in result:
+        camvid = result['camvid']
+        print('[i] CamVid score as the papers report it (11 classes, void left out, at the '
+              f'labels\' size): global accuracy {format_value(camvid["global_accuracy"])}, '
+              f'class-average accuracy {format_value(camvid["class_average_accuracy"])}, '
+              f'mean IoU {format_value(camvid["mean_iou"])}')
+        print('[i]   IoU ' + ', '.join(f'{name} {format_value(value)}'
+                                       for name, value in camvid['per_class_iou'].items()))
     for category, scores in result.get('kitti_official', {}).items():
         print(f'[i] KITTI Road official score (as the devkit\'s evaluateRoad, perspective '
               f'images) {category}: MaxF {format_value(scores["max_f"])}, AP '
@@ -266,7 +278,7 @@ def evaluate(predictor_for, settings, model_label, options):
         result = score_files(predictor, source, options.batch_size, settings.image_size,
                              options.input_scale)
     result.update(images=int(source.num_validation), input_scale=options.input_scale,
-                  **model_label)
+                  split=options.split, **model_label)
     print_metrics(result, settings.image_size)
     make_directory(options.output_dir, 'metrics folder')
     path = os.path.join(options.output_dir, METRICS_FILE)

@@ -1,4 +1,5 @@
-"""The benchmarks a data source can be scored and submitted on: Cityscapes and KITTI Road.
+"""The benchmarks a data source can be scored and submitted on: Cityscapes, KITTI Road and
+CamVid.
 
 A source names its benchmark in its optional `benchmark` attribute. For each benchmark this
 module knows the submission files (`infer.py --benchmark-results DIR`) and reads the ground
@@ -14,10 +15,13 @@ import numpy as np
 from roadseg.core.errors import UserError
 from roadseg.data import images
 from roadseg.score import kitti_score
+from roadseg.score.camvid_score import CamVidScore
 from roadseg.score.cityscapes_score import CityscapesScore
 
-CITYSCAPES, KITTI_ROAD = 'cityscapes', 'kitti_road'
-BENCHMARKS = (CITYSCAPES, KITTI_ROAD)
+CITYSCAPES, KITTI_ROAD, CAMVID = 'cityscapes', 'kitti_road', 'camvid'
+BENCHMARKS = (CITYSCAPES, KITTI_ROAD, CAMVID)
+SCORE_KEYS = {CITYSCAPES: 'cityscapes_official', KITTI_ROAD: 'kitti_official',
+              CAMVID: 'camvid'}
 CITYSCAPES_PHOTO = re.compile(r'(.+)_(\d+)_(\d+)_leftImg8bit\.png')
 KITTI_PHOTO = re.compile(r'(um|umm|uu)_(\d+)\.png')
 CITYSCAPES_TRUTH = ('_gtFine_color.png', '_gtFine_labelIds.png')
@@ -39,6 +43,8 @@ class Benchmark:
     def submission_path(self, photo_name):
         """Return the submission file's path, relative to DIR, of a photo, or None when the
         photo's name is not one of the benchmark's."""
+        if self.name == CAMVID:     # the label file's name: the photo's
+            return photo_name if photo_name.lower().endswith('.png') else None
         if self.name == CITYSCAPES:
             match = CITYSCAPES_PHOTO.fullmatch(photo_name)
             return os.path.join(match.group(1), photo_name) if match else None
@@ -46,8 +52,10 @@ class Benchmark:
         return f'{match.group(1)}_road_{match.group(2)}.png' if match else None
 
     def submission_image(self, prediction):
-        """Return the uint8 image the benchmark takes: official label ids (Cityscapes) or
-        the road confidence 0..255 (KITTI)."""
+        """Return the uint8 image the benchmark takes: official label ids (Cityscapes), the
+        road confidence 0..255 (KITTI) or class ids as CamVid's label files hold them."""
+        if self.name == CAMVID:
+            return prediction.classes.astype(np.uint8)
         if self.name == CITYSCAPES:
             # One OpenCV table lookup on 8-bit classes: several times faster than indexing.
             table = np.zeros(256, np.uint8)
@@ -57,8 +65,8 @@ class Benchmark:
 
     def expected_names(self):
         """Return how the benchmark's photos are named, for messages."""
-        return ('<city>_<seq>_<frame>_leftImg8bit.png' if self.name == CITYSCAPES
-                else '<um|umm|uu>_<n>.png')
+        return {CITYSCAPES: '<city>_<seq>_<frame>_leftImg8bit.png',
+                KITTI_ROAD: '<um|umm|uu>_<n>.png', CAMVID: '<name>.png'}[self.name]
 
 
 def source_benchmark(source, optional):
@@ -81,14 +89,17 @@ class OfficialScore:
 
     def __init__(self, benchmark):
         self.benchmark = benchmark
-        self.score = (CityscapesScore() if benchmark.name == CITYSCAPES
-                      else kitti_score.KittiRoadScore())
-        self.key = 'cityscapes_official' if benchmark.name == CITYSCAPES else 'kitti_official'
+        self.score = {CITYSCAPES: CityscapesScore, KITTI_ROAD: kitti_score.KittiRoadScore,
+                      CAMVID: CamVidScore}[benchmark.name]()
+        self.key = SCORE_KEYS[benchmark.name]
         self.missing = []      # label files without the official ground truth
 
     def truth_and_label(self, label_path):
         """Return (official ground truth or None, the label file as decoded for it, or None
         when it read other files): the label need not be read again."""
+        if self.benchmark.name == CAMVID:
+            label_ids = images.read_image(label_path, unchanged=True)
+            return label_ids, label_ids
         if self.benchmark.name == KITTI_ROAD:
             category = kitti_score.category_of(os.path.basename(label_path))
             if category is None:
@@ -113,6 +124,8 @@ class OfficialScore:
         elif self.benchmark.name == KITTI_ROAD:
             category, label = truth
             self.score.update(category, kitti_score.confidence(prediction.probability), label)
+        elif self.benchmark.name == CAMVID:
+            self.score.update(prediction.classes, truth)
         else:
             try:
                 self.score.update(self.benchmark.submission_image(prediction), *truth)
