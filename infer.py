@@ -26,6 +26,7 @@ from roadseg.export.exported_prediction import ExportedPredictor
 from roadseg.model import checkpoints, precision
 from roadseg.predict import painting
 from roadseg.predict.prediction import Predictor, check_input_scale
+from roadseg.predict.tta import InferenceOptions
 from roadseg.score import evaluation
 from roadseg.score.submissions import source_benchmark
 from roadseg.train import run_settings
@@ -82,6 +83,16 @@ def parse_args(argv=None):
     add('--input-scale', type=float, metavar='S', help="run the network on each photo scaled "
         "by S (1: native resolution), padded to a multiple of 32; default: the run's image "
         'size, as trained')
+    add('--tta-flip', action='store_true', help='also run each photo mirrored and average '
+        'the class probabilities (test-time augmentation)')
+    add('--tta-scales', type=parse_scales, metavar='S1,S2,...', help='run each photo at '
+        'these scales of the input scale (or of the run\'s image size) and average the '
+        'probabilities at the photo\'s size, e.g. 0.75,1,1.25 (default 1)')
+    add('--window', type=parse_window, metavar='WxH', help='run network inputs larger than '
+        'this (multiples of 32) as overlapping windows, probabilities averaged where they '
+        'overlap: any photo size in bounded memory')
+    add('--window-overlap', type=float, default=1 / 3, metavar='F', help='fraction of a '
+        'window that neighbouring windows share (default 1/3)')
     add('--benchmark-results', metavar='DIR', help="also write each painted photo's "
         "benchmark file at its original size: Cityscapes label-id PNGs under DIR/<city>/, "
         'KITTI Road confidence PNGs <cat>_road_<n>.png')
@@ -99,6 +110,31 @@ def parse_shard(text):
     return k, n
 
 
+def parse_scales(text):
+    """Return the scales of 'S1,S2,...', for argparse."""
+    try:
+        return tuple(float(item) for item in text.split(',') if item.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a list of scales, e.g. '
+                                         '0.75,1,1.25') from None
+
+
+def parse_window(text):
+    """Return (width, height) of 'WxH', for argparse."""
+    try:
+        width, height = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not WIDTHxHEIGHT, e.g. 512x256') \
+            from None
+    return width, height
+
+
+def inference_options(args):
+    """Return the tta.InferenceOptions the command line asks for (checked)."""
+    return InferenceOptions(args.tta_flip, args.tta_scales or (1.0,), args.window,
+                            args.window_overlap).check()
+
+
 def validate_args(args):
     """Raise `UserError` for arguments no run can use."""
     if not (args.samples_dir or args.evaluate or args.export):
@@ -114,6 +150,7 @@ def validate_args(args):
     if args.batch_size < 1:
         raise UserError('--batch-size must be at least 1')
     check_input_scale(args.input_scale)
+    inference_options(args)
     if args.all_samples and not args.evaluate:
         raise UserError('--all-samples applies to --evaluate')
     if args.split and not args.evaluate:
@@ -139,10 +176,13 @@ def check_model_args(args):
     """Raise `UserError` for flags that do not apply to an exported model."""
     for flag, given in (('--export', args.export), ('--input-scale', args.input_scale),
                         ('--precision', args.precision),
-                        ('--checkpoint', args.checkpoint != -1)):
+                        ('--checkpoint', args.checkpoint != -1),
+                        ('--tta-flip', args.tta_flip), ('--tta-scales', args.tta_scales),
+                        ('--window', args.window)):
         if given:
             raise UserError(f'{flag} applies to the run\'s checkpoint, not to --model (an '
-                            'exported model has one input size and precision)')
+                            'exported model has one input size and precision, and runs each '
+                            'photo once)')
     if args.evaluate and not args.name:
         raise UserError('--evaluate with --model needs --name: the run whose validation '
                         'split to score')
@@ -242,7 +282,7 @@ def main(argv=None):
 
         def predictor_for(probability_of):
             return Predictor(session, model, settings.image_size, args.input_scale,
-                             probability_of)
+                             probability_of, inference_options(args))
         label = {'model': None, 'checkpoint': os.path.basename(checkpoint)}
         skipped = run_tasks(args, settings, label, predictor_for, benchmark)
     if args.export:

@@ -21,3 +21,19 @@ def trained_run(tmp_path_factory):
                         '--epochs', '2', '--checkpoint-interval', '1', '--learning-rate', '1e-3')
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, data_dir
+
+
+@pytest.fixture(scope='session')
+def learned_run(tmp_path_factory):
+    """(run directory, data directory) of a run that has learned the scenes: 40 epochs on
+    32 tiny synthetic scenes (about 10 s), so that its class maps have margins that int8
+    can keep, unlike a barely trained model whose near-ties any rounding flips."""
+    from scripts import TINY, run_script, write_tiny_synthetic  # scripts imports conftest
+    base = tmp_path_factory.mktemp('learned_run')
+    data_dir = write_tiny_synthetic(base / 'data', num_samples=32)
+    run_dir = str(base / 'run')
+    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
+                        '--epochs', '40', '--checkpoint-interval', '40',
+                        '--learning-rate', '3e-3')
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, data_dir

@@ -15,11 +15,11 @@ STAGES = ('core', 'data', 'model', 'predict', 'score', 'train', 'export', 'bench
 # Top-level modules that belong to a stage: the FCN-8s head and the upsampling (model), and
 # the source authors' facade (data).
 TOP_LEVEL_STAGE = {'fcnvgg': 'model', 'upscale': 'model', 'utils': 'data'}
-SCRIPTS = ('main', 'infer', 'check_data_source', 'bench')
+SCRIPTS = ('main', 'infer', 'check_data_source', 'bench', 'reproduce')
 ROOT_ENTRIES = {'README.md', 'docs', 'tests', 'roadseg', 'requirements.txt',
                 'requirements-export.txt', 'requirements-test.txt', '.ci', '.gitignore',
                 'main.py', 'infer.py', 'check_data_source.py', 'upscale.py', 'bench.py',
-                'fcnvgg.py', 'utils.py'}
+                'reproduce.py', 'fcnvgg.py', 'utils.py'}
 
 
 def tracked_files():

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import source_camvid
-from roadseg.data.labels import labels_to_class_map
 from scripts import last_line, run_script
 
 WIDTH, HEIGHT = 480, 360
@@ -81,7 +80,7 @@ def test_the_split_comes_from_the_folders_and_the_lists_are_ignored(tmp_path):
     test.evaluation_split = 'test'
     test.load_data(data_dir, 0.1)
     assert [os.path.basename(p) for p, _ in test.valid_files] == ['test_0000.png',
-                                                                   'test_0001.png']
+                                                                  'test_0001.png']
 
 
 @pytest.mark.parametrize('bad_id', [12, 255])

@@ -45,12 +45,28 @@ def network_input(images, image_size=None, scale=None):
         valid = tf.constant([image_size[1], image_size[0]], tf.int32)
         return resize_photos(images, valid), valid
     valid = scaled_size(tf.shape(images)[1:3], scale)
+    return padded_input(images, valid), valid
+
+
+def padded_input(images, valid):
+    """Return the photos resized to `valid` (height, width) and padded at the bottom and
+    right to a multiple of 32 with the mean colour (zero once the network subtracts it)."""
     resized = resize_photos(images, valid)
     padded_size = (valid + STRIDE - 1) // STRIDE * STRIDE
     padding = padded_size - valid
     mean = tf.constant(VGG_MEAN_BGR, tf.float32)
-    padded = tf.pad(resized - mean, [[0, 0], [0, padding[0]], [0, padding[1]], [0, 0]]) + mean
-    return padded, valid
+    return tf.pad(resized - mean, [[0, 0], [0, padding[0]], [0, padding[1]], [0, 0]]) + mean
+
+
+def variant_input(images, image_size, input_scale, scale):
+    """Return (network input, valid (height, width)) of a test-time variant at `scale`
+    relative to the plain input: the run's image size (width, height), or the photo's
+    size times `input_scale`; scaled, then padded to a multiple of 32."""
+    if input_scale is not None:
+        return network_input(images, scale=input_scale * scale)
+    valid = tf.maximum(tf.cast(tf.round(tf.constant([image_size[1], image_size[0]],
+                                                    tf.float64) * float(scale)), tf.int32), 1)
+    return padded_input(images, valid), valid
 
 
 def resize_probabilities(probabilities, size):

@@ -26,7 +26,7 @@ from roadseg.core.streams import background, batched
 from roadseg.data import resizing, sources
 from roadseg.data.images import read_image
 from roadseg.data.labels import labels_to_class_map
-from roadseg.predict.prediction import Prepared
+from roadseg.predict.tta import InferenceOptions
 from roadseg.score import metrics
 from roadseg.score.cityscapes_score import class_confusion_scores
 from roadseg.score.submissions import OfficialScore, source_benchmark
@@ -111,14 +111,14 @@ class Scores:
 
 def score_generator(predictor, source, batch_size, name):
     """Return {'training_size': metrics} from the source's validation generator, whose
-    images are at the training size already: they go to the network as they are."""
+    images are at the training size already (preparing them resizes nothing; test-time
+    variants, if any, are made from them)."""
     scores = Scores(source.num_classes)
     with tqdm(total=source.num_validation, unit='img', desc='evaluating') as bar:
         for images, labels in sources.split_batches(source, name, 'validation', batch_size):
-            size = images.shape[1:3]
-            outputs = predictor.network_outputs([Prepared(image, size, size)
-                                                 for image in images])
-            for truth, (_, probabilities, classes) in zip(labels_to_class_map(labels), outputs):
+            outputs = predictor.network_outputs([predictor.prepare(image) for image in images])
+            for truth, (_, probabilities, classes, *_) in zip(labels_to_class_map(labels),
+                                                              outputs):
                 scores.update(truth, classes, probabilities[..., min(1, source.num_classes - 1)])
             bar.update(len(images))
     return {'training_size': scores.result(sources.class_names(source),
@@ -222,9 +222,21 @@ def print_scores(title, scores):
               f'official score): {format_value(scores["cityscapes19_mean_iou"])}')
 
 
+def inference_costs(predictor):
+    """Return how the predictor ran each photo and what it cost (network runs per photo),
+    for metrics.json; an exported model runs each photo once."""
+    options = getattr(predictor, 'options', None)
+    runs = getattr(predictor, 'network_runs', 0) / max(getattr(predictor, 'photos', 0), 1)
+    return {'inference': options.to_json() if options else None,
+            'network_runs_per_photo': runs if options else 1.0}
+
+
 def print_metrics(result, image_size):
     """Print every score as [i] lines, each saying which it is."""
-    print(f'[i] {result["images"]} validation images')
+    inference = result.get('inference')
+    how = (f'{InferenceOptions.from_json(inference).describe()}, ' if inference else '')
+    print(f'[i] {result["images"]} validation images ({how}'
+          f'{result["network_runs_per_photo"]:.3g} network runs per photo)')
     if 'full_resolution' in result:
         print_scores("This project's score at each photo's own size", result['full_resolution'])
     if 'training_size' in result:
@@ -278,7 +290,7 @@ def evaluate(predictor_for, settings, model_label, options):
         result = score_files(predictor, source, options.batch_size, settings.image_size,
                              options.input_scale)
     result.update(images=int(source.num_validation), input_scale=options.input_scale,
-                  split=options.split, **model_label)
+                  split=options.split, **model_label, **inference_costs(predictor))
     print_metrics(result, settings.image_size)
     make_directory(options.output_dir, 'metrics folder')
     path = os.path.join(options.output_dir, METRICS_FILE)

@@ -23,7 +23,7 @@ from roadseg.export import calibration, exported_model, formats, inference_graph
 from roadseg.export.exported_prediction import ExportedPredictor
 from roadseg.model import checkpoints
 from roadseg.train import run_settings
-from scripts import TINY, run_script, write_tiny_synthetic
+from scripts import run_script
 
 RUN_EXPORTED = os.path.join(ROOT, 'tests', 'programs', 'run_exported.py')
 LEGACY_RUNS = os.path.join(ROOT, 'tests', 'legacy', 'runs_6d7777b')
@@ -37,21 +37,6 @@ PHOTO_SIZES = {'same.png': (29, (64, 32)), 'large.png': (30, (130, 66)),
 # Layer types a float export may hold: no dropout, no random ops, no image patches.
 ONNX_OPS = {'Conv', 'ConvTranspose', 'MaxPool', 'Relu', 'Sub', 'Mul', 'Sum', 'Add',
             'Softmax', 'ArgMax', 'Cast', 'Transpose'}
-
-
-@pytest.fixture(scope='module')
-def learned_run(tmp_path_factory):
-    """(run directory, data directory) of a run that has learned the scenes: 40 epochs on
-    32 tiny synthetic scenes (about 10 s), so that its class maps have margins that int8
-    can keep, unlike a barely trained model whose near-ties any rounding flips."""
-    base = tmp_path_factory.mktemp('learned_run')
-    data_dir = write_tiny_synthetic(base / 'data', num_samples=32)
-    run_dir = str(base / 'run')
-    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
-                        '--epochs', '40', '--checkpoint-interval', '40',
-                        '--learning-rate', '3e-3')
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir, data_dir
 
 
 @pytest.fixture(scope='module')

@@ -45,13 +45,19 @@ def official_evaluation(results_dir, truth_files, work_dir, monkeypatch):
     return official.evaluateImgLists(predictions, truth_files, args)
 
 
+# Plain, and with test-time augmentation: either way --evaluate equals the official tools
+# run on its own --benchmark-results files.
+TTA = [(), ('--tta-flip', '--tta-scales', '0.75,1')]
+
+
+@pytest.mark.parametrize('tta', TTA)
 def test_cityscapes_official_score_equals_cityscapesscripts_on_the_submission_files(
-        cityscapes_run, tmp_path, monkeypatch):
+        cityscapes_run, tmp_path, monkeypatch, tta):
     run, data, val_photos = cityscapes_run
     results = tmp_path / 'results'
     painted = run_script('infer.py', '--name', run, '--samples-dir', val_photos,
                          '--output-dir', tmp_path / 'painted', '--masks',
-                         '--benchmark-results', results)
+                         '--benchmark-results', results, *tta)
     assert painted.returncode == 0, painted.stderr[-3000:]
     written = sorted(os.listdir(results / 'lindau'))
     assert written == ['lindau_000000_000019_leftImg8bit.png',
@@ -64,7 +70,7 @@ def test_cityscapes_official_score_equals_cityscapesscripts_on_the_submission_fi
     np.testing.assert_array_equal(submission, np.asarray(ids, np.uint8)[classes])
 
     evaluated = run_script('infer.py', '--name', run, '--evaluate', '--output-dir',
-                           tmp_path / 'eval')
+                           tmp_path / 'eval', *tta)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     ours = json.load(open(tmp_path / 'eval' / 'metrics.json'))['cityscapes_official']
     truth = sorted(os.path.join(data, 'gtFine', 'val', 'lindau', name)
@@ -123,8 +129,9 @@ def kitti_run(tmp_path_factory):
     return run, data
 
 
+@pytest.mark.parametrize('tta', TTA)
 def test_kitti_official_score_equals_a_brute_force_on_the_submission_files(kitti_run,
-                                                                           tmp_path):
+                                                                           tmp_path, tta):
     run, data = kitti_run
     settings = json.load(open(os.path.join(run, 'settings.json')))
     from roadseg.data import sources
@@ -136,12 +143,12 @@ def test_kitti_official_score_equals_a_brute_force_on_the_submission_files(kitti
         os.symlink(image, photos / os.path.basename(image))
     results = tmp_path / 'results'
     painted = run_script('infer.py', '--name', run, '--samples-dir', photos, '--output-dir',
-                         tmp_path / 'painted', '--benchmark-results', results)
+                         tmp_path / 'painted', '--benchmark-results', results, *tta)
     assert painted.returncode == 0, painted.stderr[-3000:]
     expected = sorted(os.path.basename(label) for _, label in source.valid_files)
     assert sorted(os.listdir(results)) == expected and len(expected) == 2
     evaluated = run_script('infer.py', '--name', run, '--evaluate', '--output-dir',
-                           tmp_path / 'eval')
+                           tmp_path / 'eval', *tta)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     ours = json.load(open(tmp_path / 'eval' / 'metrics.json'))['kitti_official']
     assert set(ours) == {'um_road', 'urban_road'}
@@ -162,6 +169,8 @@ def test_kitti_official_score_equals_a_brute_force_on_the_submission_files(kitti
     assert ours['um_road']['max_f'] == pytest.approx(f.max(), abs=1e-9)
     assert ours['urban_road'] == ours['um_road']
     assert 'KITTI Road official score' in evaluated.stdout
+    runs = json.load(open(tmp_path / 'eval' / 'metrics.json'))['network_runs_per_photo']
+    assert runs == (4 if tta else 1)
 
 
 def test_input_scale_one_paints_a_class_map_of_the_photos_size(kitti_run, tmp_path):

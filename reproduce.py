@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Reproduce a real-data row of docs/training.md: train a documented recipe on the real files,
+score it as the benchmark does, and print the row with the machine it ran on.
+
+    python reproduce.py kitti --data-dir data/kitti      # KITTI Road, the devkit's MaxF
+    python reproduce.py camvid --data-dir data/camvid    # CamVid's test split, the papers' way
+
+It runs exactly what a user would: `main.py` with the recipe's flags (roadseg/train/
+recipes.py), timed from start to exit, then `infer.py --evaluate`; the run and its
+metrics.json stay in --work-dir.
+"""
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+import json
+import subprocess
+import sys
+import time
+
+from roadseg.bench.timing import cpu_model
+from roadseg.core.errors import ArgumentParser, UserError, run_script
+from roadseg.model.precision import cpu_flags
+from roadseg.train.recipes import RECIPES, main_command
+
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+KITTI_CATEGORIES = ('um_road', 'umm_road', 'uu_road', 'urban_road')
+
+
+def parse_args(argv=None):
+    """Return the command line arguments."""
+    parser = ArgumentParser(description='Train a documented recipe on the real files and '
+                                        'print its table row.')
+    parser.add_argument('recipe', choices=sorted(RECIPES), help='which recipe')
+    parser.add_argument('--data-dir', required=True, help="the data set's folder")
+    parser.add_argument('--work-dir', help='where the run and its metrics go (default '
+                        'runs/reproduce-<recipe>); must not exist yet')
+    return parser.parse_args(argv)
+
+
+def run_step(script, args):
+    """Run one of the scripts with its output on this console; return its wall time (s).
+    A failed step is one `UserError` line (the script has printed why)."""
+    start = time.perf_counter()
+    status = subprocess.run([sys.executable, os.path.join(SCRIPTS, script), *args],
+                            check=False).returncode
+    if status != 0:
+        raise UserError(f'{script} stopped with exit status {status}; see its last line above')
+    return time.perf_counter() - start
+
+
+def machine():
+    """Return the CPU model, its core count and its bf16/AMX flags, in words."""
+    flags = cpu_flags()
+    shown = [flag for flag in ('avx512_bf16', 'amx_bf16') if flag in flags]
+    return f'{cpu_model()}, {os.cpu_count()} cores, {", ".join(shown) or "no bf16 flags"}'
+
+
+def table_row(name, metrics, minutes, epochs):
+    """Return the figures of a recipe's metrics.json as one markdown table row."""
+    if name == 'kitti':
+        official = metrics['kitti_official']
+        figures = [f'{official[c]["max_f"]:.4f} / {official[c]["ap"]:.4f}'
+                   for c in KITTI_CATEGORIES]
+    else:
+        camvid = metrics['camvid']
+        figures = [f'{camvid[key]:.4f}' for key in ('global_accuracy',
+                                                    'class_average_accuracy', 'mean_iou')]
+    mean_iou = metrics['full_resolution']['mean_iou']
+    return '| ' + ' | '.join([name, *figures, f'{mean_iou:.4f}', f'{minutes:.1f} min',
+                              str(epochs)]) + ' |'
+
+
+def table_head(name):
+    """Return the header of the recipe's table row."""
+    figures = ([f'{c} MaxF / AP' for c in KITTI_CATEGORIES] if name == 'kitti' else
+               ['global accuracy', 'class-average accuracy', 'mean IoU (11 classes)'])
+    columns = ['recipe', *figures, "project's mIoU (full res.)", 'training', 'epochs']
+    return '| ' + ' | '.join(columns) + ' |\n|' + '---|' * len(columns)
+
+
+def main(argv=None):
+    """Parse, check, train, evaluate, report."""
+    args = parse_args(argv)
+    recipe = RECIPES[args.recipe]
+    work_dir = args.work_dir or os.path.join('runs', f'reproduce-{args.recipe}')
+    if not os.path.isdir(args.data_dir):
+        raise UserError(f'--data-dir {args.data_dir} is not a folder')
+    if os.path.exists(work_dir):
+        raise UserError(f'--work-dir {work_dir} exists: give a new folder, so that the '
+                        'training time is that of a whole run')
+    run_dir, eval_dir = os.path.join(work_dir, 'run'), os.path.join(work_dir, 'evaluation')
+    seconds = run_step('main.py', main_command(recipe, args.data_dir, run_dir))
+    run_step('infer.py', ['--name', run_dir, '--evaluate', '--output-dir', eval_dir,
+                          *recipe.evaluate])
+    with open(os.path.join(eval_dir, 'metrics.json')) as handle:
+        metrics = json.load(handle)
+    epochs = recipe.train[recipe.train.index('--epochs') + 1]
+    command = ' '.join(main_command(recipe, args.data_dir, run_dir))
+    print(f'[i] Recipe {args.recipe}: python main.py {command}')
+    print(f'[i] Split: {recipe.split}')
+    print(f'[i] Machine: {machine()}')
+    print(table_head(args.recipe))
+    print(table_row(args.recipe, metrics, seconds / 60, epochs))
+    return 0
+
+
+if __name__ == '__main__':
+    run_script(main)

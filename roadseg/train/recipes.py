@@ -1,0 +1,40 @@
+"""The documented training recipes of the real benchmarks, written down once: docs/training.md
+quotes them (a test keeps the two equal) and reproduce.py runs them.
+
+Each recipe is main.py's flags after `--data-source NAME --data-dir DIR`, and the flags of
+`infer.py --evaluate` that score it as its table reports.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a table row of docs/training.md was made."""
+
+    data_source: str
+    train: tuple             # main.py's flags
+    evaluate: tuple = ()     # infer.py --evaluate's extra flags
+    split: str = ''          # the split the figures are for, in words
+
+
+RECIPES = {
+    'kitti': Recipe(
+        'kitti',
+        ('--vgg-init', 'scratch', '--precision', 'bf16', '--epochs', '15', '--batch-size',
+         '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly', '--warmup-epochs', '1',
+         '--scale-range', '0.75,1.5', '--crop', '576x160'),
+        split='seed 0, validation fraction 0.1: 260 training and 29 validation photos'),
+    'camvid': Recipe(
+        'camvid',
+        ('--vgg-init', 'scratch', '--precision', 'bf16', '--epochs', '20', '--batch-size',
+         '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly', '--warmup-epochs', '1',
+         '--scale-range', '0.75,1.5', '--crop', '480x352'),
+        evaluate=('--split', 'test'),
+        split='train/ (367 photos) for training, the 233 photos of test/ scored'),
+}
+
+
+def main_command(recipe, data_dir, run_dir):
+    """Return main.py's arguments that train `recipe` on `data_dir` into `run_dir`."""
+    return ['--data-source', recipe.data_source, '--data-dir', str(data_dir), '--name',
+            str(run_dir), *recipe.train]
