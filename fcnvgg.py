@@ -9,7 +9,8 @@ tensor_names.BACKBONE:
   as it is, with one `[i]` line);
 * `keras`: Keras' ImageNet weights `vgg16_weights_tf_dim_ordering_tf_kernels.h5`, loaded
   into the project's VGG16, with fc1 and fc2 turned into the convolutions fc6 and fc7;
-* `scratch`: the project's VGG16 with He initialisation and an optional width multiplier.
+* `scratch`: the project's VGG16 with He initialisation and an optional width multiplier;
+* `scratch-bn`: the same with batch normalisation after each of its 13 convolutions.
 
 So all three share one graph, one checkpoint layout, the fast fc6/fc7, the bf16 weight
 copies and training on several devices.
@@ -32,7 +33,8 @@ from roadseg.model import vgg16, vgg_zip, weight_files
 from roadseg.model.bf16_weights import bf16_weight_copies, fill_copies
 from upscale import upsample
 
-BACKBONES = ('savedmodel', 'keras', 'scratch')
+BACKBONES = ('savedmodel', 'keras', 'scratch', 'scratch-bn')
+BATCH_NORMALISED = 'scratch-bn'
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,8 @@ def build_fcn8s(session, num_classes, backbone, replicate=None):
     """Build FCN-8s on `backbone` in the session's graph, ready to run; return
     (what the build returned, {layer: channels} of VGG16 or None for vgg.zip).
 
-    `replicate(build)`, for several devices, calls `build(image_input, keep_prob)` once per
-    device with that device's tensors; each call returns that device's logits. Without it,
+    `replicate(build)`, for several devices, calls `build(image_input, keep_prob, training)`
+    once per device with that device's tensors; each call returns that device's logits. Without it,
     the model is built once on new placeholders. Then the pretrained weights are loaded and
     every other variable initialised (pretrained values are never re-initialised).
     """
@@ -119,9 +121,11 @@ def build_fcn8s(session, num_classes, backbone, replicate=None):
     widths = {name: int(channels) for name, channels in widths.items()}
     variables = {}
 
-    def build(image_input=None, keep_prob=None):
+    def build(image_input=None, keep_prob=None, training=None):
         """Build VGG16 and the head on these inputs (new placeholders by default)."""
-        layers, built = vgg16.build_vgg16(widths, image_input, keep_prob)
+        layers, built = vgg16.build_vgg16(widths, image_input, keep_prob,
+                                          batch_norm=backbone.kind == BATCH_NORMALISED,
+                                          training=training)
         for name, pair in built.items():   # the first device's are the mirrored variables
             variables.setdefault(name, pair)
         return fcn8s_head(layers, num_classes)
@@ -145,7 +149,7 @@ def vgg_zip_arrays(model_dir):
 
 def _build_on_savedmodel(session, num_classes, model_dir, replicate):
     """Import vgg.zip's SavedModel with its values and build the head on it, on one device."""
-    def build(image_input=None, keep_prob=None):
+    def build(image_input=None, keep_prob=None, training=None):
         """Import the SavedModel and build the head on it; it brings its own inputs."""
         if image_input is not None:
             raise UserError(f'the SavedModel in {model_dir} is used as its own graph, which '
@@ -179,8 +183,9 @@ class FCNVGG:
         """Build FCN-8s for `num_classes` on a VGG16 backbone and initialise what is new.
 
         backbone: `savedmodel` (vgg.zip under `vgg_dir`), `keras` (the HDF5 at
-        `weights_file`, or Keras' cache) or `scratch` (He initialisation, `width` times
-        the channels of VGG16). Pretrained values are loaded, never re-initialised.
+        `weights_file`, or Keras' cache), `scratch` (He initialisation, `width` times
+        the channels of VGG16) or `scratch-bn` (the same, batch-normalised). Pretrained
+        values are loaded, never re-initialised.
         """
         with self.session.graph.as_default():
             _, self.widths = build_fcn8s(self.session, num_classes,

@@ -15,6 +15,7 @@ import contextlib
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from fcnvgg import BATCH_NORMALISED
 from roadseg.core.errors import ArgumentParser, UserError, run_script
 from roadseg.core.files import make_directory
 from roadseg.data import augmentation, class_weights, images, sources
@@ -48,10 +49,12 @@ def parse_args(argv=None):
     backbone.add_argument('--vgg-weights', nargs='?', const='', metavar='H5',
                           help="use Keras' ImageNet VGG16 weights: this HDF5 file, or with no "
                           "file Keras' cache (~/.keras/models), downloading when missing")
-    backbone.add_argument('--vgg-init', choices=['scratch'],
-                          help='scratch: train VGG16 from He initialisation, no files needed')
-    add('--vgg-width', type=float, help='with --vgg-init scratch: width multiplier of every '
-        f'VGG16 layer (default {DEFAULTS.vgg_width}, the full network)')
+    backbone.add_argument('--vgg-init', choices=['scratch', BATCH_NORMALISED],
+                          help='scratch: train VGG16 from He initialisation, no files needed; '
+                          f'{BATCH_NORMALISED}: the same with batch normalisation after each '
+                          'convolution (learns faster from scratch)')
+    add('--vgg-width', type=float, help='with --vgg-init: width multiplier of every VGG16 '
+        f'layer (default {DEFAULTS.vgg_width}, the full network)')
     add('--epochs', type=int, help='total number of epochs, counting resumed ones (default '
         f'{DEFAULTS.epochs})')
     add('--batch-size', type=int, help=f'images per training step (default '
@@ -100,8 +103,7 @@ def parse_args(argv=None):
 def settings_flags(args):
     """Return {settings field: value or None} from the command line."""
     flags = {name: getattr(args, name) for name in run_settings.FLAGS}
-    flags['backbone'] = ('keras' if args.vgg_weights is not None else
-                         'scratch' if args.vgg_init == 'scratch' else None)
+    flags['backbone'] = 'keras' if args.vgg_weights is not None else args.vgg_init
     return flags
 
 

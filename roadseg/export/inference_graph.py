@@ -83,7 +83,23 @@ def checkpoint_arrays(checkpoint):
         except vgg_zip.VggZipMismatch as error:
             raise UserError(f'cannot export {checkpoint}: its backbone does not match '
                             f'VGG16 ({error})') from None
+        arrays = {layer: fold_batch_norm(reader, layer, *pair) for layer, pair in arrays.items()}
     return arrays, head
+
+
+def fold_batch_norm(reader, layer, kernel, bias):
+    """Return (kernel, bias) of a layer with its batch normalisation (if it has one) folded
+    in: at inference it is a per-channel scale and shift, so the exported network is the
+    plain VGG16, for every runtime."""
+    scope = f'{layer}/{vgg16.BN_SCOPE}'
+    if not reader.has_tensor(f'{scope}/gamma'):
+        return kernel, bias
+    gamma, beta, mean, variance = (reader.get_tensor(f'{scope}/{name}').astype(np.float64)
+                                   for name in ('gamma', 'beta', 'moving_mean',
+                                                'moving_variance'))
+    scale = gamma / np.sqrt(variance + vgg16.BN_EPSILON)
+    return ((kernel * scale).astype(np.float32),
+            (beta - mean * scale + bias).astype(np.float32))
 
 
 def variables_in_graph_order(checkpoint):

@@ -12,6 +12,9 @@ LAYER3 = 'layer3_out'         # pool3, stride 8
 LAYER4 = 'layer4_out'         # pool4, stride 16
 LAYER7 = 'layer7_out'         # fc7 after dropout, stride 32
 BACKBONE = (IMAGE_INPUT, KEEP_PROB, LAYER3, LAYER4, LAYER7)
+# Only in a batch-normalised VGG16 (--vgg-init scratch-bn): bool, false unless fed; true on
+# training steps, where the batch's statistics are used and the moving averages updated.
+IS_TRAINING = 'is_training'
 
 # The FCN-8s head.
 LOGITS = 'logits'             # float32 [B, H, W, num_classes]
@@ -32,6 +35,7 @@ EPOCHS_DONE_VARIABLE = 'epochs_done'   # the variable behind the two above
 # Only in runs trained on several devices: the whole batch, split across the devices.
 BATCH_IMAGES = 'batch_images'
 BATCH_KEEP_PROB = 'batch_keep_prob'
+BATCH_IS_TRAINING = 'batch_is_training'   # and with batch normalisation, this one
 TRAINING = (LABELS, LEARNING_RATE, STEP_LOSS, VALID_LABELS, VALID_LOSS, EPOCHS_COMPLETED,
             EPOCHS_DONE_VALUE)
 REPLICATED_TRAINING = (BATCH_IMAGES, BATCH_KEEP_PROB)

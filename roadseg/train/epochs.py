@@ -58,6 +58,8 @@ def train_epoch(session, trainer, source, settings, epoch, stop, schedule, write
     """
     total, seen = 0.0, 0
     feed = {trainer.keep_prob: settings.keep_prob}
+    if trainer.training is not None:      # batch normalisation: by the batch, and learn
+        feed[trainer.training] = True
     labelled = 0
     step = int(session.run(trainer.global_step))
     batches = sources.split_batches(source, settings.data_source, 'training',

@@ -52,7 +52,7 @@ class RunSettings:
     name: Optional[str] = setting(kept=False)   # the run directory; see run_directory()
     data_source: str = setting('kitti')
     data_dir: Optional[str] = setting()         # default data/<data_source>
-    backbone: str = setting('savedmodel', flag=False)  # savedmodel (vgg.zip), keras, scratch
+    backbone: str = setting('savedmodel', flag=False)  # savedmodel, keras, scratch(-bn)
     devices: Optional[list] = setting(kept=False)
     precision: str = setting('fp32')
     epochs: int = setting(50, kept=False)

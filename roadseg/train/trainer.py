@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import tensorflow.compat.v1 as tf
 
-from fcnvgg import FCNVGG, Backbone, build_fcn8s
+from fcnvgg import BATCH_NORMALISED, FCNVGG, Backbone, build_fcn8s
 from roadseg.core.errors import UserError
 from roadseg.model import checkpoints
 from roadseg.model import tensor_names as names
@@ -14,7 +14,8 @@ from roadseg.train import devices
 from roadseg.train.optimizers import Optimizer, training_step
 
 Trainer = namedtuple('Trainer', 'model images keep_prob labels learning_rate step_loss '
-                     'valid_labels valid_loss epochs_done epochs_value set_epochs global_step')
+                     'valid_labels valid_loss epochs_done epochs_value set_epochs global_step '
+                     'training')   # training: the batch-normalised graph's switch, or None
 
 
 def build_trainer(session, settings, strategy, resume_from=None):
@@ -40,7 +41,8 @@ def build_trainer(session, settings, strategy, resume_from=None):
         model.build_from_metagraph(resume_from + '.meta', resume_from)
         return trainer_from_graph(model, replicated=False)
     if resume_from:     # the recorded shape; the checkpoint brings the values
-        backbone = Backbone('scratch', widths=settings.widths)
+        backbone = Backbone(BATCH_NORMALISED if settings.backbone == BATCH_NORMALISED
+                            else 'scratch', widths=settings.widths)
     else:
         backbone = Backbone(settings.backbone, settings.vgg_dir, settings.vgg_weights or None,
                             settings.vgg_width)
@@ -75,10 +77,12 @@ def build_training_graph(session, num_classes, backbone, learning_rate, loss_sca
     labels = tf.placeholder(tf.float32, [None, None, None, num_classes], name=names.LABELS)
     rate = tf.placeholder_with_default(tf.constant(learning_rate, tf.float32), [],
                                        name=names.LEARNING_RATE)
-    images = keep_prob = None
+    images = keep_prob = training = None
     if strategy.num_replicas_in_sync > 1:
         images = tf.placeholder(tf.float32, [None, None, None, 3], name=names.BATCH_IMAGES)
         keep_prob = tf.placeholder_with_default(1.0, [], name=names.BATCH_KEEP_PROB)
+        if backbone.kind == BATCH_NORMALISED:
+            training = tf.placeholder_with_default(False, [], name=names.BATCH_IS_TRAINING)
     total_weight = tf.reduce_sum(pixel_weights(labels, class_weights))
 
     def replicate(build):
@@ -86,10 +90,15 @@ def build_training_graph(session, num_classes, backbone, learning_rate, loss_sca
         def replica_step():
             """This device's part: its logits, loss and update; returns the loss."""
             part = None if images is None else devices.replica_part(images)
-            logits = build(part, keep_prob)
+            known = len(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+            logits = build(part, keep_prob, training)
+            # This device's batch-normalisation averages move with its step.
+            updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)[known:]
             loss = masked_cross_entropy(logits, devices.replica_part(labels), total_weight,
                                         class_weights=class_weights)
-            with tf.control_dependencies([training_step(loss, rate, optimizer, loss_scale)]):
+            with tf.control_dependencies(updates):
+                step = training_step(loss, rate, optimizer, loss_scale)
+            with tf.control_dependencies([step]):
                 return tf.identity(loss)
         losses = strategy.extended.call_for_each_replica(replica_step)
         tf.identity(strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None),
@@ -121,6 +130,10 @@ def trainer_from_graph(model, replicated):
 
     def tensor(name):
         return names.tensor(graph, name)
+
+    def optional(name):
+        """The tensor `name`, or None where the graph has none (no batch normalisation)."""
+        return tensor(name) if name in {op.name for op in graph.get_operations()} else None
     return Trainer(model,
                    tensor(names.BATCH_IMAGES) if replicated else model.image_input,
                    tensor(names.BATCH_KEEP_PROB) if replicated else model.keep_prob,
@@ -128,4 +141,5 @@ def trainer_from_graph(model, replicated):
                    tensor(names.VALID_LABELS), tensor(names.VALID_LOSS),
                    tensor(names.EPOCHS_COMPLETED), tensor(names.EPOCHS_DONE_VALUE),
                    graph.get_operation_by_name(names.SET_EPOCHS_DONE),
-                   tf.train.get_global_step(graph))
+                   tf.train.get_global_step(graph),
+                   optional(names.BATCH_IS_TRAINING if replicated else names.IS_TRAINING))

@@ -56,3 +56,40 @@ def test_mean_is_subtracted_inside_and_keep_prob_defaults_to_one():
         layer7 = names.tensor(graph, names.LAYER7)
         feed = {names.tensor(graph, names.IMAGE_INPUT): image}
         np.testing.assert_array_equal(session.run(layer7, feed), session.run(layer7, feed))
+
+
+def test_batch_normalisation_uses_the_batch_when_training_and_the_averages_otherwise():
+    widths = vgg16.vgg16_widths(1 / 32)
+    rng = np.random.RandomState(3)
+    batch = rng.uniform(0, 255, [2, 32, 32, 3]).astype(np.float32)
+    with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+        layers, _ = vgg16.build_vgg16(widths, batch_norm=True)
+        session.run(tf.global_variables_initializer())
+        image_input = names.tensor(graph, names.IMAGE_INPUT)
+        training = names.tensor(graph, names.IS_TRAINING)
+        conv = graph.get_tensor_by_name('conv1_1/batch_norm/normalised:0')
+        averages = {v.op.name: v for v in tf.global_variables() if 'moving_' in v.op.name}
+        assert len(averages) == 2 * 13
+        # Training: each channel of the normalised conv1_1 has mean 0 and variance 1 over
+        # the batch (gamma 1, beta 0 at the start).
+        normalised = session.run(conv, {image_input: batch, training: True})
+        np.testing.assert_allclose(normalised.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+        np.testing.assert_allclose(normalised.var(axis=(0, 1, 2)), 1, rtol=1e-2)
+        # Not training (the default): the moving averages, still 0 and 1, so x / sqrt(1+eps);
+        # one photo alone gives the same as in a batch.
+        alone = session.run(conv, {image_input: batch[:1]})
+        together = session.run(conv, {image_input: batch})
+        np.testing.assert_allclose(alone[0], together[0], rtol=1e-5, atol=1e-5)
+        # The update ops move the averages toward the batch's statistics.
+        session.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS),
+                    {image_input: batch, training: True})
+        mean = session.run(averages['conv1_1/batch_norm/moving_mean'])
+        assert np.abs(mean).max() > 1e-3
+        assert len(layers) == 3
+
+
+def test_without_batch_normalisation_there_is_no_training_switch():
+    with tf.Graph().as_default() as graph:
+        vgg16.build_vgg16(vgg16.vgg16_widths(1 / 32))
+        assert names.IS_TRAINING not in {op.name for op in graph.get_operations()}
+        assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)

@@ -3,7 +3,10 @@ initial values: prints the two losses, how far the step moved the variables and 
 two results differ, as JSON. Run in its own process: the CPU must be split before
 TensorFlow starts its runtime.
 
-    python one_step_on_replicas.py {scratch|savedmodel} [VGG_DIR]
+    python one_step_on_replicas.py {scratch|scratch-bn|savedmodel} [VGG_DIR]
+
+With batch normalisation it also prints how far the step moved the moving averages, which
+each device updates from its own half of the batch and the devices average.
 """
 import json
 import sys
@@ -36,14 +39,21 @@ for replicas in (1, 2):
             else:
                 for variable, value in zip(variables, initial):
                     session.run(variable.assign(value))
-        loss = session.run(trainer.step_loss, {trainer.images: images, trainer.labels: labels,
-                                               trainer.keep_prob: 1.0})
+        feed = {trainer.images: images, trainer.labels: labels, trainer.keep_prob: 1.0}
+        if trainer.training is not None:
+            feed[trainer.training] = True
+        averages = [v for v in tf.global_variables() if 'moving_' in v.name]
+        loss = session.run(trainer.step_loss, feed)
+        moved = max([float(np.abs(a - (0 if 'mean' in v.name else 1)).max())
+                     for v, a in zip(averages, session.run(averages))] or [0.0])
         results[replicas] = (float(loss), session.run(variables), strategy.num_replicas_in_sync,
-                             [v.name for v in variables])
-(loss1, values1, n1, names1), (loss2, values2, n2, names2) = results[1], results[2]
+                             [v.name for v in variables], moved)
+(loss1, values1, n1, names1, moved1), (loss2, values2, n2, names2, moved2) = \
+    results[1], results[2]
 assert (n1, n2) == (1, 2) and names1 == names2, (n1, n2)
 changed = max(float(np.abs(a - b).max()) for a, b in zip(values1, initial))
 difference = max(float(np.abs(a - b).max()) for a, b in zip(values1, values2))
 print(json.dumps({'loss1': loss1, 'loss2': loss2, 'changed': changed,
                   'difference': difference, 'variables': len(values1),
+                  'averages_moved': [moved1, moved2],
                   'first_kernel': initial[0].ravel().tolist()}))

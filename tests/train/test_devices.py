@@ -36,6 +36,21 @@ def test_two_replicas_take_the_same_step_as_one(backbone, tmp_path):
     assert values['changed'] > 1e-4                      # the step did move the variables
     assert values['difference'] < 1e-5
     assert values['loss2'] == pytest.approx(values['loss1'], abs=1e-5)
+    assert values['averages_moved'] == [0.0, 0.0]        # no batch normalisation
+
+
+def test_a_batch_normalised_vgg16_trains_on_two_replicas():
+    result = subprocess.run([sys.executable, ONE_STEP, 'scratch-bn'], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr[-3000:]
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    # VGG16 and the head, and gamma and beta of each of the 13 convolutions.
+    assert values['variables'] == 2 * 15 + 2 * 3 + 3 + 2 * 13
+    assert values['changed'] > 1e-4
+    assert min(values['averages_moved']) > 1e-3          # both graphs updated the averages
+    # Each device normalises its own half of the batch, so the steps differ a little.
+    assert values['loss2'] == pytest.approx(values['loss1'], rel=0.05)
 
 
 def class_maps(run_dir, samples, output):
