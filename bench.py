@@ -27,6 +27,9 @@ Parts (choose with --parts):
   one-hot rows against a loop over pixels (as the original checker did).
 * loader: images/s delivered by the threaded batch loader against one thread, and with
   the Cityscapes augmentation recipe.
+* tta: test-time augmentation (mirrored, three scales, both) and windows as infer.py runs
+  them, beside plain inference on the same camera-sized photos: ms and network runs per
+  photo.
 * exports: the ONNX and TFLite exports in their runtimes against TensorFlow fp32 and the
   mixed precision, batch 1, with their class maps' agreement with TensorFlow fp32 (on
   --run's validation photos where its size is measured).
@@ -39,6 +42,7 @@ run. Results go to stdout as a table and to --json as numbers.
 
 This file is the command line and the order of the parts. The parts are in roadseg/bench/:
 model.py (model, agreement and the FLOP counter), vgg_zip.py (vggzip), infer.py (infer),
+tta.py (tta),
 evaluate.py (evaluate), data.py (labels, loader) and exports.py (exports); the photos and
 labels they generate in inputs.py; the timed rounds and the machine in timing.py; the tables
 and the targets in report.py.
@@ -58,12 +62,13 @@ from roadseg.bench.infer import bench_infer
 from roadseg.bench.model import bench_agreement, bench_model
 from roadseg.bench.report import evaluate_targets, print_report
 from roadseg.bench.timing import machine_info, mixed_precision
+from roadseg.bench.tta import bench_tta
 from roadseg.bench.vgg_zip import bench_vgg_zip
 from roadseg.core.checks import check_image_size
 from roadseg.core.errors import ArgumentParser, UserError, run_script
 from roadseg.core.files import write_json
 
-PARTS = ('model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader', 'exports')
+PARTS = ('model', 'vggzip', 'infer', 'tta', 'evaluate', 'labels', 'loader', 'exports')
 CITYSCAPES_LABEL = (2048, 1024)   # size of the Cityscapes files the loader part reads
 
 
@@ -228,6 +233,8 @@ def run_parts(args, precisions, mixed, work_dir, results):
         results['vggzip'] = bench_vgg_zip(args, precisions, work_dir)
     if 'infer' in args.parts:
         results['infer'] = bench_infer(args, precisions, work_dir)
+    if 'tta' in args.parts:
+        results['tta'] = bench_tta(args, precisions, work_dir)
     if 'evaluate' in args.parts:
         results['evaluate'] = bench_evaluate(args, precisions, work_dir)
     if 'labels' in args.parts:

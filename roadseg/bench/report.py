@@ -159,6 +159,17 @@ def print_infer(rows):
               f'{yes_no(row["outputs_identical"])}')
 
 
+def print_tta(rows):
+    """Print what test-time augmentation and windows cost beside plain inference."""
+    print(f'\n{"test-time mode":<28}{"model":>9}{"photo":>11}{"prec":>6}{"ms/photo":>10}'
+          f'{"runs":>6}{"vs plain":>10}')
+    for row in rows:
+        print(f'{row["mode"]:<28}{"x".join(map(str, row["model_size"])):>9}'
+              f'{"x".join(map(str, row["photo_size"])):>11}{row["precision"]:>6}'
+              f'{row["ms_per_photo"]:>10.1f}{row["network_runs_per_photo"]:>6.3g}'
+              f'{row["vs_plain"]:>9.2f}x')
+
+
 def print_vgg_zip(rows):
     """Print the vgg.zip backbone: imported graph against the project's, ms/image."""
     print('\n    vgg.zip backbone    size batch  prec  imported  own graph  speedup')
@@ -243,6 +254,8 @@ def print_report(results, args):
         print_vgg_zip(results['vggzip'])
     if results.get('infer'):
         print_infer(results['infer'])
+    if results.get('tta'):
+        print_tta(results['tta'])
     if results.get('evaluate'):
         print_evaluate(results['evaluate'])
     if results.get('labels'):

@@ -120,8 +120,20 @@ def test_quick_run_writes_every_part(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'CPU: ' in result.stdout and 'avx512_bf16' in result.stdout
     results = json.loads(output.read_text())
-    assert {'machine', 'model', 'vggzip', 'infer', 'evaluate', 'labels', 'loader',
+    assert {'machine', 'model', 'vggzip', 'infer', 'tta', 'evaluate', 'labels', 'loader',
             'targets'} <= set(results)
+    # The tta part: every mode beside plain, with what it cost in network runs.
+    runs = {(row['mode'], row['precision']): row['network_runs_per_photo']
+            for row in results['tta']}
+    assert runs[('plain', 'fp32')] == 1 and runs[('flip', 'fp32')] == 2
+    assert runs[('scales + flip', 'fp32')] == 6
+    assert runs[('native, windows 128x64', 'fp32')] > 1
+    plain_ms = {row['precision']: row['ms_per_photo'] for row in results['tta']
+                if row['mode'] == 'plain'}
+    for row in results['tta']:
+        assert row['ms_per_photo'] > 0
+        assert row['vs_plain'] == pytest.approx(row['ms_per_photo'] / plain_ms[row['precision']])
+    assert 'test-time mode' in result.stdout
     # The evaluate part: both evaluations timed per precision; its target is their ratio.
     for row in results['evaluate']:
         assert row['training_size_ms'] > 0 and row['full_resolution_ms'] > 0
