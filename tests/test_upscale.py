@@ -93,3 +93,27 @@ def test_script_refuses_unreadable_input(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith('[!] cannot decode')
     assert 'Traceback' not in result.stderr
     assert not (tmp_path / 'out.png').exists()
+
+
+@pytest.mark.parametrize('channels', [3, 7, 11])
+def test_an_odd_channel_count_gives_the_plain_transposed_convolution(channels):
+    # upsample adds a zero channel for odd counts (oneDNN's bf16 speed); the values, the
+    # gradient and the kernel's shape are those of the plain transposed convolution.
+    rng = np.random.RandomState(channels)
+    images = rng.uniform(0, 1, [2, 3, 4, channels]).astype(np.float32)
+    kernel_values = rng.normal(0, 0.1, [16, 16, channels, channels]).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as session:
+        x = tf.constant(images)
+        y = upsample(x, channels, 8, 'up')
+        kernel = tf.trainable_variables()[0]
+        plain = tf.nn.conv2d_transpose(x, kernel, [2, 24, 32, channels], [1, 8, 8, 1], 'SAME')
+        weights = tf.constant(rng.uniform(0, 1, [2, 24, 32, channels]).astype(np.float32))
+        gradients = [tf.gradients(tf.reduce_sum(out * weights), kernel)[0]
+                     for out in (y, plain)]
+        session.run(tf.global_variables_initializer())
+        kernel.load(kernel_values, session)
+        got, expected, gradient, plain_gradient = session.run([y, plain, *gradients])
+    assert kernel.shape.as_list() == [16, 16, channels, channels]
+    assert got.shape == expected.shape == (2, 24, 32, channels)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gradient, plain_gradient, rtol=1e-4, atol=1e-5)
