@@ -5,8 +5,9 @@ full VGG16, 134 M values, about a sixth of a batch-1 run.
 """
 import tensorflow.compat.v1 as tf
 
-# Ops whose fp32 weight inputs the bf16 rewrite casts on every run (Reshape: fc6's matrix).
-WEIGHT_READERS = ('Conv2D', 'Conv2DBackpropInput', 'MatMul', 'Reshape')
+# Ops whose fp32 weight inputs the bf16 rewrite casts on every run (Reshape: fc6's matrix;
+# Pad: an upsampling kernel given a zero channel, upscale.py, on its way to the convolution).
+WEIGHT_READERS = ('Conv2D', 'Conv2DBackpropInput', 'MatMul', 'Reshape', 'Pad')
 
 
 def bf16_weight_copies(graph_def):

@@ -66,6 +66,9 @@ def batch_norm(x, training):
                                   aggregation=tf.VariableAggregation.MEAN)
                   for name, initializer in (('moving_mean', tf.zeros_initializer()),
                                             ('moving_variance', tf.ones_initializer()))]
+        # The gradient of a training step reaches into the cond's branches from outside,
+        # which a TF1 graph allows only when the branches expose their intermediates.
+        tf.compat.v1.experimental.output_all_intermediates(True)
         normalised, mean, variance = tf.cond(
             training,
             lambda: tf.nn.fused_batch_norm(x, gamma, beta, epsilon=BN_EPSILON,

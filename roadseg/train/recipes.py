@@ -26,9 +26,10 @@ RECIPES = {
         split='seed 0, validation fraction 0.1: 260 training and 29 validation photos'),
     'camvid': Recipe(
         'camvid',
-        ('--vgg-init', 'scratch', '--precision', 'bf16', '--epochs', '20', '--batch-size',
-         '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly', '--warmup-epochs', '1',
-         '--scale-range', '0.75,1.5', '--crop', '480x352'),
+        ('--vgg-init', 'scratch-bn', '--vgg-width', '0.5', '--precision', 'bf16', '--epochs',
+         '30', '--batch-size', '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly',
+         '--warmup-epochs', '1', '--scale-range', '0.75,1.5', '--crop', '480x352',
+         '--class-weights', 'balanced'),
         evaluate=('--split', 'test'),
         split='train/ (367 photos) for training, the 233 photos of test/ scored'),
 }

@@ -59,7 +59,11 @@ def test_evaluate_equals_independent_computation_on_written_masks(trained_run, t
                                        else None)
     assert 'max_f' not in result and 'cityscapes19_mean_iou' not in result
     assert set(everything) == {'full_resolution', 'training_size', 'images', 'checkpoint',
-                               'input_scale', 'model'}
-    assert everything['model'] is None
+                               'input_scale', 'model', 'split', 'inference',
+                               'network_runs_per_photo'}
+    assert everything['model'] is None and everything['split'] is None
+    assert everything['inference'] == {'flip': False, 'scales': [1.0], 'window': None,
+                                       'window_overlap': None}
+    assert everything['network_runs_per_photo'] == 1
     assert f"own size: pixel accuracy {result['pixel_accuracy']:.4f}, mean IoU " \
         f"{result['mean_iou']:.4f}" in evaluated.stdout
