@@ -67,14 +67,18 @@ def batch_norm(x, training):
                   for name, initializer in (('moving_mean', tf.zeros_initializer()),
                                             ('moving_variance', tf.ones_initializer()))]
         # The gradient of a training step reaches into the cond's branches from outside,
-        # which a TF1 graph allows only when the branches expose their intermediates.
+        # which a TF1 graph allows only when the branches expose their intermediates; only
+        # this cond is built so (None: TensorFlow's own choice, for every other one).
         tf.compat.v1.experimental.output_all_intermediates(True)
-        normalised, mean, variance = tf.cond(
-            training,
-            lambda: tf.nn.fused_batch_norm(x, gamma, beta, epsilon=BN_EPSILON,
-                                           is_training=True),
-            lambda: tf.nn.fused_batch_norm(x, gamma, beta, *moving, epsilon=BN_EPSILON,
-                                           is_training=False))
+        try:
+            normalised, mean, variance = tf.cond(
+                training,
+                lambda: tf.nn.fused_batch_norm(x, gamma, beta, epsilon=BN_EPSILON,
+                                               is_training=True),
+                lambda: tf.nn.fused_batch_norm(x, gamma, beta, *moving, epsilon=BN_EPSILON,
+                                               is_training=False))
+        finally:
+            tf.compat.v1.experimental.output_all_intermediates(None)
         for average, value in zip(moving, (mean, variance)):
             tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, average.assign(
                 average * BN_MOMENTUM + value * (1 - BN_MOMENTUM)))
