@@ -1,6 +1,7 @@
 """Sliding windows (windows.py through prediction.Predictor): they tile an input exactly,
 overlaps are averaged exactly, a fully convolutional network run in windows equals the whole
 run away from window borders, and a photo past the old memory bound paints in windows."""
+import cv2
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -10,6 +11,7 @@ from roadseg.predict import prediction
 from roadseg.predict.prediction import Predictor
 from roadseg.predict.tta import InferenceOptions
 from roadseg.predict.windows import Stitcher, tiles, window_starts
+from scripts import run_script
 
 
 @pytest.mark.parametrize('height, width, window, overlap', [
@@ -99,3 +101,18 @@ def test_a_photo_past_the_old_memory_bound_runs_in_windows_of_bounded_size():
     assert runs == len(tiles(1536, 2048, (512, 512), 1 / 3))
     assert max(batch * h * w for batch, h, w, _ in recorded) <= prediction.MAX_PIXELS_PER_RUN
     assert max(h * w for _, h, w, _ in recorded) == 512 * 512
+
+
+def test_infer_paints_a_photo_past_the_old_memory_bound_with_windows(trained_run, tmp_path):
+    run_dir, _ = trained_run
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    large = np.random.default_rng(3).integers(0, 256, (1536, 2048, 3)).astype(np.uint8)
+    cv2.imwrite(str(photos / 'large.png'), large)
+    result = run_script('infer.py', '--name', run_dir, '--samples-dir', photos,
+                        '--output-dir', tmp_path / 'out', '--masks', '--input-scale', '1',
+                        '--window', '512x512')
+    assert result.returncode == 0, result.stderr[-2000:]
+    classes = cv2.imread(str(tmp_path / 'out' / 'large_classes.png'), cv2.IMREAD_UNCHANGED)
+    assert classes.shape == (1536, 2048)
+    assert cv2.imread(str(tmp_path / 'out' / 'large.png')).shape == (1536, 2048, 3)
