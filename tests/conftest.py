@@ -13,13 +13,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 def trained_run(tmp_path_factory):
     """A run main.py trained for two epochs (a checkpoint each) on tiny synthetic data:
     (run directory, data directory). Trained once, shared by the inference tests."""
-    from scripts import TINY, run_script, write_tiny_synthetic  # scripts imports conftest
-    base = tmp_path_factory.mktemp('trained_run')
-    data_dir = write_tiny_synthetic(base / 'data', num_samples=16)
-    run_dir = str(base / 'run')
-    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
-                        '--epochs', '2', '--checkpoint-interval', '1', '--learning-rate', '1e-3')
-    assert result.returncode == 0, result.stderr[-3000:]
+    from scripts import TINY, train_tiny_run   # scripts imports conftest
+    run_dir, data_dir, _ = train_tiny_run(tmp_path_factory.mktemp('trained_run'), 16, *TINY,
+                                          '--epochs', '2', '--checkpoint-interval', '1',
+                                          '--learning-rate', '1e-3')
     return run_dir, data_dir
 
 
@@ -28,12 +25,8 @@ def learned_run(tmp_path_factory):
     """(run directory, data directory) of a run that has learned the scenes: 40 epochs on
     32 tiny synthetic scenes (about 10 s), so that its class maps have margins that int8
     can keep, unlike a barely trained model whose near-ties any rounding flips."""
-    from scripts import TINY, run_script, write_tiny_synthetic  # scripts imports conftest
-    base = tmp_path_factory.mktemp('learned_run')
-    data_dir = write_tiny_synthetic(base / 'data', num_samples=32)
-    run_dir = str(base / 'run')
-    result = run_script('main.py', *TINY, '--data-dir', data_dir, '--name', run_dir,
-                        '--epochs', '40', '--checkpoint-interval', '40',
-                        '--learning-rate', '3e-3')
-    assert result.returncode == 0, result.stderr[-3000:]
+    from scripts import TINY, train_tiny_run   # scripts imports conftest
+    run_dir, data_dir, _ = train_tiny_run(tmp_path_factory.mktemp('learned_run'), 32, *TINY,
+                                          '--epochs', '40', '--checkpoint-interval', '40',
+                                          '--learning-rate', '3e-3')
     return run_dir, data_dir

@@ -20,6 +20,17 @@ def write_tiny_synthetic(data_dir, num_samples=12):
     return str(data_dir)
 
 
+def train_tiny_run(base, num_samples, *flags):
+    """Train main.py on `num_samples` tiny synthetic scenes under `base` with `flags` (TINY's
+    data source and network are the caller's to give); return (run directory, data
+    directory, main.py's output). A failed run fails the calling test."""
+    data_dir = write_tiny_synthetic(base / 'data', num_samples=num_samples)
+    run_dir = str(base / 'run')
+    result = run_script('main.py', *flags, '--data-dir', data_dir, '--name', run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, data_dir, result.stdout
+
+
 def script_command(script, *args):
     """Return the command line that runs one of the project's scripts with `args`."""
     return [sys.executable, os.path.join(ROOT, script), *[str(a) for a in args]]

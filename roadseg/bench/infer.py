@@ -87,6 +87,18 @@ def photo_size_for(size, args):
     return CAMERA_FRAMES.get(tuple(size), (4 * size[0], 4 * size[1]))
 
 
+def size_inputs(args, size, work_dir):
+    """Make the untrained run of one model size and write its camera-sized photos; return
+    (label 'WxH', photo size, run directory, photos folder, photo names)."""
+    photo_size = photo_size_for(size, args)
+    label = f'{size[0]}x{size[1]}'
+    run_dir = os.path.join(work_dir, f'run-{label}')
+    photos_dir = os.path.join(work_dir, f'photos-{photo_size[0]}x{photo_size[1]}')
+    make_run(run_dir, args, size, args.classes)
+    names = write_photos(photos_dir, args.photos, photo_size)
+    return label, photo_size, run_dir, photos_dir, names
+
+
 def time_painting(args, run_dir, photos_dir, precision_name, out, desc):
     """Time infer.py's painting (into out['pipeline']), the sequential loop (into
     out['sequential']) and the network alone, in one precision, as `bench_infer` says;
@@ -139,14 +151,9 @@ def bench_infer(args, precisions, work_dir):
     """
     results = []
     for size in args.sizes:
-        photo_size = photo_size_for(size, args)
-        label = f'{size[0]}x{size[1]}'
-        run_dir = os.path.join(work_dir, f'run-{label}')
-        photos_dir = os.path.join(work_dir, f'photos-{photo_size[0]}x{photo_size[1]}')
+        label, photo_size, run_dir, photos_dir, names = size_inputs(args, size, work_dir)
         print(f'[i] infer.py path: {args.photos} photos of {photo_size[0]}x{photo_size[1]}, '
               f'model at {label}', flush=True)
-        make_run(run_dir, args, size, args.classes)
-        names = write_photos(photos_dir, args.photos, photo_size)
         for name in precisions:
             out = {kind: os.path.join(work_dir, f'painted-{label}-{name}-{kind}')
                    for kind in ('pipeline', 'sequential')}

@@ -5,8 +5,7 @@ ratio to plain.
 """
 import os
 
-from roadseg.bench.infer import make_run, photo_size_for
-from roadseg.bench.inputs import write_photos
+from roadseg.bench.infer import size_inputs
 from roadseg.bench.model import restore_model
 from roadseg.bench.timing import interleaved
 from roadseg.data.images import read_image
@@ -34,13 +33,8 @@ def bench_tta(args, precisions, work_dir):
     """Time each mode on --photos photos per model size, in each precision; return rows."""
     results = []
     for size in args.sizes:
-        photo_size = photo_size_for(size, args)
-        label = f'{size[0]}x{size[1]}'
-        run_dir = os.path.join(work_dir, f'run-{label}')
-        photos_dir = os.path.join(work_dir, f'photos-{photo_size[0]}x{photo_size[1]}')
-        make_run(run_dir, args, size, args.classes)
-        photos = [read_image(os.path.join(photos_dir, name))
-                  for name in write_photos(photos_dir, args.photos, photo_size)]
+        label, photo_size, run_dir, photos_dir, names = size_inputs(args, size, work_dir)
+        photos = [read_image(os.path.join(photos_dir, name)) for name in names]
         settings = run_settings.read_settings(run_dir)
         checkpoint = checkpoints.select_checkpoint(run_dir)
         for name in precisions:

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 from conftest import ROOT
 from roadseg.model import checkpoints
 from roadseg.train import run_settings
-from scripts import TINY, run_script, write_tiny_synthetic
+from scripts import TINY, run_script, train_tiny_run
 
 RUN_EXPORTED = os.path.join(ROOT, 'tests', 'programs', 'run_exported.py')
 BN_TINY = [flag if flag != 'scratch' else 'scratch-bn' for flag in TINY]
@@ -24,14 +24,8 @@ BN_TINY = [flag if flag != 'scratch' else 'scratch-bn' for flag in TINY]
 def bn_run(tmp_path_factory):
     """(run directory, data directory, main.py's output) of a batch-normalised run: 12
     epochs on 32 tiny synthetic scenes."""
-    base = tmp_path_factory.mktemp('bn_run')
-    data_dir = write_tiny_synthetic(base / 'data', num_samples=32)
-    run_dir = str(base / 'run')
-    result = run_script('main.py', *BN_TINY, '--data-dir', data_dir, '--name', run_dir,
-                        '--epochs', '12', '--checkpoint-interval', '12',
-                        '--learning-rate', '3e-3')
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir, data_dir, result.stdout
+    return train_tiny_run(tmp_path_factory.mktemp('bn_run'), 32, *BN_TINY, '--epochs', '12',
+                          '--checkpoint-interval', '12', '--learning-rate', '3e-3')
 
 
 def epoch_lines(output):
