@@ -47,9 +47,10 @@ evaluate.py (evaluate), data.py (labels, loader) and exports.py (exports); the p
 labels they generate in inputs.py; the timed rounds and the machine in timing.py; the tables
 and the targets in report.py.
 """
-import os
+from roadseg.core import console
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
+import os
 import argparse
 import shutil
 import tempfile

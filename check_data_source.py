@@ -40,8 +40,8 @@ def parse_args(argv=None):
                'cannot be loaded).')
     parser.add_argument('source', metavar='SOURCE',
                         help='data source name: the module source_<SOURCE>.py next to the '
-                             'scripts or on the Python path (built in: kitti, cityscapes, '
-                             'synthetic)')
+                             'scripts or on the Python path (here: '
+                             f'{", ".join(sources.available_sources())})')
     parser.add_argument('data_dir', metavar='DATA_DIR', help='the data set\'s directory')
     parser.add_argument('output_dir', metavar='OUTPUT_DIR',
                         help='where the blended samples go (created if missing)')

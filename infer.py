@@ -9,9 +9,10 @@ Each painted output has its input's resolution: the network sees the photo at th
 image size (or scaled by --input-scale), and its class probabilities are resized back to the
 photo's size bilinearly before the argmax (roadseg/predict/prediction.py).
 """
-import os
+from roadseg.core import console
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
+import os
 import argparse
 
 import tensorflow.compat.v1 as tf
@@ -263,6 +264,7 @@ def main(argv=None):
     and export as asked."""
     args = parse_args(argv)
     images.quiet_opencv()
+    precision.report_gpus()
     validate_args(args)
     if args.model:
         return 1 if main_with_model(args) else 0

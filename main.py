@@ -7,9 +7,10 @@ pixel accuracy, per-class IoU and mean IoU from one confusion matrix), writes Te
 summaries and, every --checkpoint-interval epochs and at the end, a checkpoint into the run
 directory (--name), beside settings.json: all that infer.py and --resume need.
 """
-import os
+from roadseg.core import console
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
+import os
 import contextlib
 
 import numpy as np
@@ -200,6 +201,7 @@ def main(argv=None):
     """Parse, validate, build, train, report."""
     args = parse_args(argv)
     images.quiet_opencv()
+    precision.report_gpus()
     settings, source, resume_from = resolve_run(args)
     print_settings(settings, source)
     settings.class_weight_values = loss_class_weights(source, settings)

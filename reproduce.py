@@ -9,9 +9,10 @@ It runs exactly what a user would: `main.py` with the recipe's flags (roadseg/tr
 recipes.py), timed from start to exit, then `infer.py --evaluate`; the run and its
 metrics.json stay in --work-dir.
 """
-import os
+from roadseg.core import console
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
+import os
 import json
 import subprocess
 import sys

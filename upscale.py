@@ -5,9 +5,9 @@ and otherwise unchanged.
 
     python upscale.py INPUT OUTPUT [--factor 8]
 """
-import os
+from roadseg.core import console
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes
+console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
 
 import numpy as np
 import tensorflow.compat.v1 as tf

@@ -4,13 +4,22 @@ import argparse
 import sys
 import threading
 
+from roadseg.core import console
+
 
 class UserError(Exception):
     """A problem the user can fix; scripts print it as one `[!]` line and exit non-zero."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse's parser whose command-line errors end with one `[!]` line, exit status 2."""
+    """argparse's parser whose command-line errors end with one `[!]` line, exit status 2,
+    with every script's `--verbose` flag."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument(console.VERBOSE_FLAG, action='store_true',
+                          help="show TensorFlow's own logging too (as does the environment "
+                          f"variable {console.VERBOSE_VARIABLE}=1)")
 
     def error(self, message):
         """Print the usage, then the problem as the last line, and exit 2."""

@@ -28,6 +28,27 @@ def has_gpu():
     return bool(tf.config.list_physical_devices('GPU'))
 
 
+def gpu_line():
+    """Return the one `[i]` line naming the GPUs TensorFlow sees, or None on a machine
+    without one."""
+    gpus = tf.config.list_physical_devices('GPU')
+    if not gpus:
+        return None
+    named = []
+    for gpu in gpus:
+        model = tf.config.experimental.get_device_details(gpu).get('device_name')
+        named.append(f'{gpu.name.replace("/physical_device:", "")}'
+                     + (f' ({model})' if model else ''))
+    return f'[i] GPUs: {", ".join(named)}'
+
+
+def report_gpus():
+    """Print the `[i]` line naming the GPUs, where there are any."""
+    line = gpu_line()
+    if line:
+        print(line)
+
+
 def resolve(requested, flags=None, gpu=None):
     """Return the precision that will really be used, printing one `[i]` line on fallback."""
     flags = cpu_flags() if flags is None else flags
