@@ -61,7 +61,7 @@ from roadseg.bench.evaluate import bench_evaluate
 from roadseg.bench.exports import bench_exports
 from roadseg.bench.infer import bench_infer
 from roadseg.bench.model import bench_agreement, bench_model
-from roadseg.bench.report import evaluate_targets, print_report
+from roadseg.bench.report import SMOKE_NOTE, evaluate_targets, print_report
 from roadseg.bench.timing import machine_info, mixed_precision
 from roadseg.bench.tta import bench_tta
 from roadseg.bench.vgg_zip import bench_vgg_zip
@@ -109,10 +109,13 @@ def make_parser():
     add('--quiet-limit', type=float, default=0.1, help='a timed run during which other '
         'processes kept more than this many cores busy is set aside and run again '
         '(default 0.1)')
-    add('--quiet-wait', type=float, default=30.0, help='seconds each timed run may wait '
-        'for other processes to go idle (default 30)')
+    add('--quiet-wait', type=float, help='seconds each timed run may wait for other '
+        'processes to go idle (default 30; --quick 0)')
+    add('--quiet-budget', type=float, default=600.0, help='seconds all the waits of a run '
+        'may take together; once spent, runs are timed busy or not, and figures from a busy '
+        'machine are marked (default 600)')
     add('--max-rounds', type=int, help='rounds at most, to collect --repeats undisturbed '
-        'runs of each variant (default 3 x --repeats)')
+        'runs of each variant (default 3 x --repeats; --quick 1)')
     add('--sizes', type=parse_list(parse_size), help='model input sizes WxH (default '
         '576x160,512x256: KITTI and Cityscapes; --quick 128x64)')
     add('--batches', type=parse_list(int), help='batch sizes (default 1,4; --quick 1,2)')
@@ -161,6 +164,8 @@ def make_parser():
 def quick_defaults(quick):
     """Return {argument: default} of the arguments whose defaults --quick shrinks."""
     return {'repeats': 1 if quick else 3,
+            'quiet_wait': 0.0 if quick else 30.0,
+            'max_rounds': 1 if quick else None,
             'sizes': [(128, 64)] if quick else [(576, 160), (512, 256)],
             'batches': [1, 2] if quick else [1, 4],
             'vgg_width': 0.0625 if quick else 1.0,
@@ -254,10 +259,14 @@ def main(argv=None):
     precisions, mixed = choose_precisions(args, info)
     print(f'[i] {info["cpu"]}, {info["cores"]} cores; precisions {", ".join(precisions)}; '
           f'{args.repeats} round(s) each, best counts', flush=True)
+    if args.quick:
+        print(f'[i] {SMOKE_NOTE}', flush=True)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='bench-')
     os.makedirs(work_dir, exist_ok=True)
     results = {'machine': info, 'settings': dict(vars(args)), 'precisions': precisions}
     args.samples_log = results['samples'] = []
+    args.waited = 0.0
+    results['smoke'] = args.quick
     started = time.time()
     try:
         run_parts(args, precisions, mixed, work_dir, results)
@@ -266,6 +275,7 @@ def main(argv=None):
             shutil.rmtree(work_dir, ignore_errors=True)
     info['load_average_end'] = list(os.getloadavg())
     results['seconds'] = time.time() - started
+    results['waited'] = args.waited
     results['targets'] = evaluate_targets(results, mixed)
     print_report(results, args)
     write_json(args.json, results)

@@ -2,6 +2,10 @@
 printed at the end of a run."""
 
 # The issue's targets: (key, description, threshold). The measured value is looked up by key.
+SMOKE_NOTE = ('--quick is a smoke run: it checks that every part works; its figures are '
+              'not measurements (one round, small sizes, no waiting for a quiet machine)')
+
+
 TARGETS = [
     ('fp32_inference_pct', 'fp32 inference, % of the fp32 matmul ceiling', 85.0),
     ('mixed_inference_speedup_b4', 'mixed-precision inference vs fp32, batch 4', 1.8),
@@ -112,6 +116,13 @@ def print_machine(results, args):
     kept = sum(sum(entry['clean'].values()) for entry in results['samples'])
     print(f'Timed runs: {kept} kept, {set_aside} set aside and repeated because other '
           f'processes kept more than {args.quiet_limit:g} cores busy meanwhile')
+    busy = [f'{entry["part"]} ({", ".join(map(str, entry["busy"]))})'
+            for entry in results['samples'] if entry.get('busy')]
+    if results.get('smoke'):
+        print(f'{SMOKE_NOTE}.')
+    elif busy:
+        print(f'BUSY: no quiet moment for these figures, timed anyway while other processes '
+              f'ran ({results.get("waited", 0):.0f} s spent waiting): {"; ".join(busy)}')
 
 
 def print_model(model, args):

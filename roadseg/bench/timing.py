@@ -95,13 +95,23 @@ def others_busy(before, after, seconds):
 
 
 def wait_for_quiet(args, window=0.25):
-    """Wait, up to --quiet-wait seconds, for a moment when other processes are idle."""
-    deadline = time.monotonic() + args.quiet_wait
-    while time.monotonic() < deadline:
+    """Wait, up to --quiet-wait seconds, for a moment when other processes are idle; the
+    waits of the whole run together stop at --quiet-budget seconds (args.waited counts)."""
+    allowed = min(args.quiet_wait, args.quiet_budget - args.waited)
+    if allowed <= 0:
+        return
+    started = time.monotonic()
+    while time.monotonic() - started < allowed:
         before = cpu_counters()
         time.sleep(window)
         if others_busy(before, cpu_counters(), window) <= args.quiet_limit:
-            return
+            break
+    args.waited += time.monotonic() - started
+
+
+def budget_spent(args):
+    """Return whether the run's waiting budget (--quiet-budget) is used up."""
+    return args.waited >= args.quiet_budget
 
 
 def timed_run(fn, args):
@@ -118,6 +128,14 @@ def timed_run(fn, args):
     return seconds, disturbed
 
 
+def still_pending(clean, disturbed, args):
+    """Return whether a variant needs another timed run: fewer than --repeats undisturbed
+    ones, and, once the waiting budget is spent, fewer than --repeats runs at all."""
+    if len(clean) >= args.repeats:
+        return False
+    return not budget_spent(args) or len(clean) + len(disturbed) < args.repeats
+
+
 def interleaved(variants, args, warmup=1, desc='rounds'):
     """Time each callable of {name: fn} in rounds, every variant once per round.
 
@@ -125,8 +143,9 @@ def interleaved(variants, args, warmup=1, desc='rounds'):
     timed run waits for a quiet moment first (up to --quiet-wait seconds); a run during
     which other processes (or the host, as steal time) still kept more than --quiet-limit
     cores busy on average is set aside, and the variant runs again in a later round, up to
-    --max-rounds rounds. Returns {name: [seconds]}: the undisturbed
-    samples, or all of them when none was. What was set aside goes to args.samples_log.
+    --max-rounds rounds, or until the waiting budget is spent. Returns {name: [seconds]}:
+    the undisturbed samples, or all of them when none was. args.samples_log records what
+    was set aside and which variants' figures are from a busy machine only ('busy').
     """
     for fn in variants.values():
         for _ in range(warmup):
@@ -136,7 +155,8 @@ def interleaved(variants, args, warmup=1, desc='rounds'):
     max_rounds = args.max_rounds or 3 * args.repeats
     with tqdm(total=args.repeats * len(variants), desc=desc, unit='run', leave=False) as bar:
         for _ in range(max_rounds):
-            pending = [name for name in variants if len(clean[name]) < args.repeats]
+            pending = [name for name in variants
+                       if still_pending(clean[name], disturbed[name], args)]
             if not pending:
                 break
             for name in pending:
@@ -147,7 +167,8 @@ def interleaved(variants, args, warmup=1, desc='rounds'):
                     clean[name].append(seconds)
                     bar.update(1)
     args.samples_log.append({'part': desc, 'clean': {k: len(v) for k, v in clean.items()},
-                             'set_aside': {k: len(v) for k, v in disturbed.items()}})
+                             'set_aside': {k: len(v) for k, v in disturbed.items()},
+                             'busy': [k for k in variants if not clean[k]]})
     return {name: clean[name] or disturbed[name] for name in variants}
 
 

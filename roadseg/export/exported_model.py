@@ -25,6 +25,8 @@ CLASSES = 'classes'           # int32 [B, H, W]
 SUFFIXES = {'.onnx': 'onnx', '.tflite': 'tflite'}
 RUNTIMES = {'onnx': ('onnxruntime', 'opencv'), 'tflite': ('litert', 'tf.lite')}
 INSTALL_HINT = 'pip install -r requirements-export.txt'
+# A FlatBuffer's file identifier, bytes 4 to 8 of every TFLite model; ONNX (protobuf) has none.
+TFLITE_IDENTIFIER = b'TFL3'
 
 
 def sidecar_path(model_path):
@@ -49,13 +51,33 @@ def read_sidecar(model_path):
 
 
 def model_format(model_path):
-    """Return 'onnx' or 'tflite' from a model file's extension; `UserError` otherwise."""
+    """Return 'onnx' or 'tflite' from a model file's extension; `UserError` otherwise, and
+    for a file whose first bytes say it is the other format."""
     kind = SUFFIXES.get(os.path.splitext(model_path)[1].lower())
     if kind is None:
         raise UserError(f'{model_path} is neither an .onnx nor a .tflite file')
     if not os.path.isfile(model_path):
         raise UserError(f'no model file {model_path}')
+    try:
+        with open(model_path, 'rb') as handle:
+            head = handle.read(8)
+    except OSError as error:
+        raise UserError(f'cannot read {model_path}: {error.strerror}') from None
+    is_tflite = head[4:8] == TFLITE_IDENTIFIER
+    if kind == 'onnx' and is_tflite:
+        raise UserError(f'{model_path} is a TFLite model, not ONNX: give it the extension '
+                        '.tflite')
+    if kind == 'tflite' and not is_tflite:
+        raise UserError(f'{model_path} is not a TFLite model (no {TFLITE_IDENTIFIER.decode()} '
+                        'identifier): an ONNX model needs the extension .onnx; a download may '
+                        'be cut short')
     return kind
+
+
+def first_line(error):
+    """Return the first non-empty line of an exception's message (runtimes' are long)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 class ExportedModel:
@@ -86,9 +108,35 @@ class ExportedModel:
             raise UserError(f'{self.format} models run with {" or ".join(RUNTIMES[self.format])}'
                             f', not {runtime}')
         self.runtime = runtime
-        self._run = {'onnxruntime': onnxruntime_runner, 'opencv': opencv_runner,
-                     'litert': tflite_runner, 'tf.lite': tflite_runner}[runtime](model_path,
-                                                                                 runtime)
+        runner = {'onnxruntime': onnxruntime_runner, 'opencv': opencv_runner,
+                  'litert': tflite_runner, 'tf.lite': tflite_runner}[runtime]
+        try:
+            self._run = runner(model_path, runtime)
+        except UserError:
+            raise
+        except Exception as error:  # the runtimes' parsers raise their own types
+            raise UserError(f'{model_path} is not a {self.format} model that {runtime} can '
+                            f'load: {first_line(error)}') from None
+        self.check_against_sidecar()
+
+    def check_against_sidecar(self):
+        """Run the model once on a black image of the sidecar's input size; `UserError` when
+        it does not take that size or gives another number of classes than the sidecar."""
+        width, height = self.input_size
+        try:
+            probabilities, classes = self._run(np.zeros((1, height, width, 3), np.float32))
+        except UserError:
+            raise
+        except Exception as error:  # the runtimes raise their own types on a shape mismatch
+            raise UserError(f'{self.path} does not run on the {width}x{height} images that '
+                            f'{sidecar_path(self.path)} says it takes: {first_line(error)}'
+                            ) from None
+        expected = (1, height, width, self.num_classes)
+        if tuple(np.shape(probabilities)) != expected or np.shape(classes)[:3] != expected[:3]:
+            raise UserError(f'{self.path} gives probabilities of shape '
+                            f'{list(np.shape(probabilities))}; {sidecar_path(self.path)} says '
+                            f'{list(expected)} ({self.num_classes} classes at {width}x{height})'
+                            ': the JSON belongs to another model')
 
     def predict(self, images):
         """Return (probabilities float32 [N, H, W, C], classes int32 [N, H, W]) of images

@@ -362,3 +362,60 @@ def test_the_docs_opencv_snippet_paints_the_class_maps_of_infer(exports, painted
         same += int((namespace['classes'] == expected).sum())
         total += expected.size
     assert same / total >= 0.98
+
+
+def bad_model_copy(exports, tmp_path, case):
+    """Write the damaged or mismatched model of `case` (and its JSON) under tmp_path; return
+    its path."""
+    onnx, tflite = exports[('onnx', 'none')], exports[('tflite', 'none')]
+    source, name = {'text.onnx': (onnx, 'm.onnx'), 'cut.onnx': (onnx, 'm.onnx'),
+                    'text.tflite': (tflite, 'm.tflite'), 'cut.tflite': (tflite, 'm.tflite'),
+                    'tflite as onnx': (tflite, 'm.onnx'), 'onnx as tflite': (onnx, 'm.tflite'),
+                    'no json': (onnx, 'm.onnx'), 'json classes': (tflite, 'm.tflite'),
+                    'json size': (onnx, 'm.onnx')}[case]
+    target = str(tmp_path / name)
+    with open(source, 'rb') as handle:
+        data = handle.read()
+    if case.startswith('text'):
+        data = b'<html>404 Not Found</html>\n'
+    elif case.startswith('cut'):
+        data = data[:len(data) // 2]
+    with open(target, 'wb') as handle:
+        handle.write(data)
+    with open(exported_model.sidecar_path(source)) as handle:
+        sidecar = json.load(handle)
+    sidecar['format'] = exported_model.SUFFIXES[os.path.splitext(name)[1]]
+    if case == 'json classes':
+        sidecar['num_classes'] += 1
+    if case == 'json size':
+        sidecar['input_size'] = [sidecar['input_size'][0] * 2, sidecar['input_size'][1]]
+    if case != 'no json':
+        with open(exported_model.sidecar_path(target), 'w') as handle:
+            json.dump(sidecar, handle)
+    return target
+
+
+@pytest.mark.parametrize('case, message', [
+    ('text.onnx', 'is not a onnx model that onnxruntime can load'),
+    ('cut.onnx', 'is not a onnx model that onnxruntime can load'),
+    ('text.tflite', 'is not a TFLite model'),
+    ('cut.tflite', 'is not a tflite model that litert can load'),
+    ('tflite as onnx', 'is a TFLite model, not ONNX'),
+    ('onnx as tflite', 'is not a TFLite model'),
+    ('no json', 'cannot read'),
+    ('json classes', 'the JSON belongs to another model'),
+    ('json size', 'does not run on the 128x32 images'),
+])
+def test_a_bad_exported_model_is_one_line_and_nothing_is_written(exports, tmp_path, case,
+                                                                  message):
+    model = bad_model_copy(exports, tmp_path, case)
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    cv2.imwrite(str(photos / 'a.png'), np.zeros((32, 64, 3), np.uint8))
+    result = run_script('infer.py', '--model', model, '--samples-dir', photos,
+                        '--output-dir', tmp_path / 'out')
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('[!]') and message in last and model in last, result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not os.path.exists(tmp_path / 'out')
