@@ -23,7 +23,7 @@ from roadseg.data import augmentation, class_weights, images, sources
 from roadseg.model import checkpoints, precision
 from roadseg.train import devices, epochs, run_settings, summaries
 from roadseg.train.optimizers import OPTIMIZERS
-from roadseg.train.replacement import Replacement
+from roadseg.train.replacement import Replacement, recover_abandoned
 from roadseg.train.schedules import SCHEDULES
 from roadseg.train.trainer import build_trainer
 
@@ -117,8 +117,9 @@ def check_resumed_optimizer(name, recorded, optimizer):
 
 
 def check_run_dir(name, resume, force):
-    """Check the run directory against --resume/--force; return the recorded settings
-    (None for a new run)."""
+    """Check the run directory against --resume/--force, after recovering what a killed
+    --force run left; return the recorded settings (None for a new run)."""
+    recover_abandoned(name)
     if os.path.exists(name) and not os.path.isdir(name):
         raise UserError(f'--name {name} is a file; give a folder for the run')
     exists = os.path.isdir(name) and bool(os.listdir(name))
@@ -183,6 +184,9 @@ def resolve_run(args):
     recorded = check_run_dir(name, args.resume, args.force)
     check_resumed_optimizer(name, recorded, args.optimizer)
     settings = run_settings.resolve(dict(flags, name=name), recorded)
+    if recorded and args.epochs is None:
+        print(f'[i] --resume without --epochs: training on to the run\'s {settings.epochs} '
+              'epochs (give --epochs to train more)')
     settings.check()
     settings.devices = devices.choose_devices(settings.devices)
     settings.precision = precision.resolve(settings.precision)

@@ -6,6 +6,8 @@ import glob
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -14,7 +16,7 @@ import tensorflow.compat.v1 as tf
 
 from conftest import ROOT
 from fixtures import road_photo, write_road_photos_kitti
-from scripts import TINY, last_line, run_script, write_tiny_synthetic
+from scripts import TINY, last_line, run_script, script_command, write_tiny_synthetic
 
 TEST_SOURCES = os.path.join(ROOT, 'tests', 'sources')
 FULL_DISK = 400_000          # bytes any one file may reach under the file-size limit
@@ -144,6 +146,58 @@ def test_force_that_fails_before_its_first_checkpoint_keeps_the_old_run(run, tmp
     assert_one_problem(forced, 'cannot decode', 'um_road_000003.png')
     assert snapshot(run_dir) == before
     assert not glob.glob(run_dir + '.replaced-*')
+
+
+def killed_force_run(run_dir, data_dir):
+    """Start `main.py --force` on `run_dir` and SIGKILL it once it has moved the old run
+    aside, before its first checkpoint; return the folder the old run was left in."""
+    process = subprocess.Popen(script_command('main.py', *TINY, '--data-dir', data_dir,
+                                              '--name', run_dir, '--force', '--epochs', '50',
+                                              '--checkpoint-interval', '50'),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=dict(os.environ, PYTHONUNBUFFERED='1'), cwd=ROOT)
+    for line in process.stdout:
+        if line.startswith('[i] --force: the old run is kept in'):
+            break
+    process.kill()
+    process.wait()
+    aside = f'{run_dir}.replaced-{process.pid}'
+    assert os.path.isdir(aside)
+    return aside
+
+
+def test_the_next_run_restores_the_old_run_a_killed_force_left_aside(run):
+    run_dir, data_dir = run
+    before = snapshot(run_dir)
+    aside = killed_force_run(run_dir, data_dir)
+    assert not checkpoint_names(run_dir)                 # the killed run saved nothing
+    resumed = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '6')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f'[i] restored {run_dir} from {aside}' in resumed.stdout
+    assert '[i] epoch 6/6' in resumed.stdout             # resumed from the old run's epoch 5
+    assert not os.path.exists(aside)
+    after = snapshot(run_dir)
+    kept = [name for name in after if name in before and name.startswith('model-')]
+    assert len(kept) >= 8                                # four old checkpoints, two files each
+    assert all(after[name] == before[name] for name in kept)
+
+
+def test_the_next_run_removes_an_old_run_whose_replacement_had_saved(run, tmp_path):
+    run_dir, data_dir = run
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    aside = f'{run_dir}.replaced-{dead.pid}'             # killed while deleting the old run
+    shutil.copytree(run_dir, aside)
+    leftover = f'{run_dir}.replaced-{dead.pid + 1000000}'   # a killed run's, no checkpoint
+    os.makedirs(leftover)
+    shutil.copy(os.path.join(run_dir, 'settings.json'), leftover)
+    before = snapshot(run_dir)
+    resumed = run_script('main.py', '--name', run_dir, '--resume', '--epochs', '5')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f'[i] removed {aside}, the run that --force replaced' in resumed.stdout
+    assert f'[i] removed {leftover}: left by a stopped --force run' in resumed.stdout
+    assert not os.path.exists(aside) and not os.path.exists(leftover)
+    assert snapshot(run_dir) == before                   # 5 of 5 epochs: nothing to train
 
 
 @pytest.mark.parametrize('content,why', [('', 'is empty'),

@@ -55,7 +55,7 @@ class RunSettings:
     backbone: str = setting('savedmodel', flag=False)  # savedmodel, keras, scratch(-bn)
     devices: Optional[list] = setting(kept=False)
     precision: str = setting('fp32')
-    epochs: int = setting(50, kept=False)
+    epochs: int = setting(50)                   # on --resume: the recorded total
     batch_size: int = setting(8)
     learning_rate: float = setting(1e-4)
     # How it trains (data/augmentation.py, schedules.py, optimizers.py, data/class_weights.py).
