@@ -281,6 +281,23 @@ def test_a_full_disk_while_painting_or_exporting_leaves_nothing_behind(run, tmp_
     assert os.listdir(tmp_path / 'out') == []
 
 
+def test_a_video_cut_short_by_a_full_disk_is_one_line_and_removed(run, tmp_path):
+    run_dir, _ = run
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    writer = cv2.VideoWriter(str(videos / 'drive.avi'), cv2.VideoWriter_fourcc(*'MJPG'),
+                             10.0, (320, 192))
+    noise = np.random.RandomState(0)
+    for _ in range(30):                                  # about 1.6 MB painted: past the limit
+        writer.write(noise.randint(0, 255, [192, 320, 3], np.uint8))
+    writer.release()
+    painted = run_script('infer.py', '--name', run_dir, '--samples-dir', videos,
+                         '--output-dir', tmp_path / 'out', file_size_limit=FULL_DISK)
+    line = assert_one_problem(painted, 'drive', 'of its 30 frames', 'removed')
+    assert 'came out with' in line
+    assert [name for _, _, names in os.walk(tmp_path / 'out') for name in names] == []
+
+
 def test_files_where_folders_belong_are_one_line_each(run, tmp_path):
     run_dir, data_dir = run
     a_file = tmp_path / 'a_file'

@@ -232,12 +232,24 @@ def paint_video(painter, root, relative, options):
     if frames == 0:
         files.remove_quietly(partial)
         return False
-    if not os.path.isfile(partial) or not os.path.getsize(partial):
+    written = count_frames(partial)
+    if written != frames:
         files.remove_quietly(partial)
-        raise UserError(f'cannot write the video {target}: nothing reached the disk (is it '
-                        'full?)')
+        raise UserError(f'the video {target} came out with {written} of its {frames} frames '
+                        '(is the disk full?): removed, nothing of it is kept')
     os.replace(partial, target)
     return True
+
+
+def count_frames(path):
+    """Return how many frames a video file really holds (0 when it cannot be opened):
+    counted by reading it through, as containers' own counts can be estimates."""
+    capture = cv2.VideoCapture(path)
+    count = 0
+    while capture.isOpened() and capture.grab():
+        count += 1
+    capture.release()
+    return count
 
 
 def paint(painter, samples_dir, options):
