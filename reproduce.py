@@ -9,18 +9,15 @@ It runs exactly what a user would: `main.py` with the recipe's flags (roadseg/tr
 recipes.py), timed from start to exit, then `infer.py --evaluate`; the run and its
 metrics.json stay in --work-dir.
 """
-from roadseg.core import console
-
-console.quiet_tensorflow()  # first: TensorFlow's start-up notes stay off the screen
-import os
 import json
+import os
 import subprocess
 import sys
 import time
 
-from roadseg.bench.timing import cpu_model
+from roadseg.core import console
 from roadseg.core.errors import ArgumentParser, UserError, run_script
-from roadseg.model.precision import cpu_flags
+from roadseg.core.machine import cpu_flags, cpu_model
 from roadseg.train.recipes import RECIPES, main_command
 
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +79,8 @@ def table_head(name):
 def main(argv=None):
     """Parse, check, train, evaluate, report."""
     args = parse_args(argv)
+    if args.verbose:        # main.py and infer.py, run below, read it too
+        os.environ[console.VERBOSE_VARIABLE] = '1'
     recipe = RECIPES[args.recipe]
     work_dir = args.work_dir or os.path.join('runs', f'reproduce-{args.recipe}')
     if not os.path.isdir(args.data_dir):

@@ -1,6 +1,7 @@
 """The machinery under the scripts, one sub-package per stage of the data flow.
 
-    core     errors and the one-line `[!]` exit, value checks, files, background threads
+    core     errors and the one-line `[!]` exit, the quiet console, value checks, files,
+             background threads, the machine
     data     the data-source contract, samples, batches, augmentation, photos and labels
     model    VGG16, its weight files, tensor names, the loss, precision, checkpoints
     predict  a photo through the network and back to its size; painting photos and videos

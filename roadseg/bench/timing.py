@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow
 from tqdm import tqdm
 
+from roadseg.core.machine import cpu_flags, cpu_model
 from roadseg.model import precision
 
 # CPU flags shown in the report: the instructions the fp32 and bf16 figures depend on.
@@ -24,22 +25,9 @@ SHOWN_FLAGS = ('avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile', 'avx512_fp16')
 
 # --------------------------------------------------------------------------- machine
 
-def cpu_model():
-    """Return the CPU's model name from /proc/cpuinfo, else what `platform` knows."""
-    model = platform.processor() or 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return model
-
-
 def machine_info():
     """Return what the figures depend on: CPU model, cores, its bf16/AMX flags, versions."""
-    flags = precision.cpu_flags()
+    flags = cpu_flags()
     return {'cpu': cpu_model(), 'cores': os.cpu_count(),
             'flags': {flag: flag in flags for flag in SHOWN_FLAGS},
             'gpu': precision.has_gpu(),

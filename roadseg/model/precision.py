@@ -7,20 +7,10 @@ checkpoints stay fp32 either way: the rewrites only change what the kernels comp
 import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
+from roadseg.core.machine import cpu_flags
+
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
-
-
-def cpu_flags(cpuinfo='/proc/cpuinfo'):
-    """Return the set of CPU feature flags the kernel reports (empty where unknown)."""
-    try:
-        with open(cpuinfo) as handle:
-            for line in handle:
-                if line.startswith('flags'):
-                    return set(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def has_gpu():

@@ -31,10 +31,3 @@ def test_session_config_turns_on_the_matching_rewrite():
     assert rewrites['fp16'].auto_mixed_precision_onednn_bfloat16 != ON
     assert rewrites['fp32'].auto_mixed_precision != ON
     assert rewrites['fp32'].auto_mixed_precision_onednn_bfloat16 != ON
-
-
-def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
-    cpuinfo = tmp_path / 'cpuinfo'
-    cpuinfo.write_text('processor\t: 0\nflags\t\t: fpu sse avx512_bf16 amx_tile\n')
-    assert precision.cpu_flags(str(cpuinfo)) == {'fpu', 'sse', 'avx512_bf16', 'amx_tile'}
-    assert precision.cpu_flags(str(tmp_path / 'missing')) == set()
