@@ -31,6 +31,7 @@ from roadseg.model import checkpoints
 from roadseg.model import tensor_names as names
 from roadseg.model import vgg16, vgg_zip, weight_files
 from roadseg.model.bf16_weights import bf16_weight_copies, fill_copies
+from roadseg.model.graph_check import read_trusted_metagraph
 from upscale import upsample
 
 BACKBONES = ('savedmodel', 'keras', 'scratch', 'scratch-bn')
@@ -155,7 +156,7 @@ def _build_on_savedmodel(session, num_classes, model_dir, replicate):
             raise UserError(f'the SavedModel in {model_dir} is used as its own graph, which '
                             'runs on one device: for several, use --vgg-weights or '
                             '--vgg-init scratch')
-        tf.saved_model.loader.load(session, [vgg_zip.TAG], model_dir)
+        vgg_zip.load_trusted_savedmodel(session, model_dir)
         graph = session.graph
         layers = [names.tensor(graph, name) for name in (names.LAYER3, names.LAYER4,
                                                          names.LAYER7)]
@@ -213,13 +214,12 @@ class FCNVGG:
         for path in (metagraph_file, checkpoint_file + '.index'):
             if not os.path.isfile(path):
                 raise UserError(f'missing checkpoint file {path}')
+        metagraph = read_trusted_metagraph(metagraph_file)   # before anything of it runs
         with self.session.graph.as_default(), checkpoints.restoring(checkpoint_file):
-            metagraph = tf.MetaGraphDef()
-            with open(metagraph_file, 'rb') as handle:
-                metagraph.ParseFromString(handle.read())
             copies, input_map = (bf16_weight_copies(metagraph.graph_def)
                                  if bf16_weights else ([], {}))
-            # A run trained on several devices names them; this session may have one.
+            # A run trained on several devices names them; this session may have one. The
+            # saver comes from code: the file's own was cut out by the check.
             saver = tf.train.import_meta_graph(metagraph, clear_devices=True,
                                                input_map=input_map)
             saver.restore(self.session, checkpoint_file)

@@ -65,9 +65,10 @@ def reference_arrays(width=WIDTH, seed=0, conv1_size=3):
     return arrays
 
 
-def build_reference_vgg16(arrays, naming):
+def build_reference_vgg16(arrays, naming, payload=None):
     """Build VGG16 the plain way (convolutions for fc6 and fc7) with `arrays` as variables
-    named by `naming`; creates image_input, keep_prob and layer3/4/7_out."""
+    named by `naming`; creates image_input, keep_prob and layer3/4/7_out. `payload(x)`, for
+    the tests of hostile files, returns what layer7_out is made of instead of x."""
     image = tf.placeholder(tf.float32, [None, None, None, 3], name='image_input')
     keep_prob = tf.placeholder_with_default(1.0, [], name='keep_prob')
     x, pools = image - tf.constant(MEAN_BGR), []
@@ -89,10 +90,10 @@ def build_reference_vgg16(arrays, naming):
             pools.append(x)
     tf.identity(pools[2], name='layer3_out')
     tf.identity(pools[3], name='layer4_out')
-    tf.identity(x, name='layer7_out')
+    tf.identity(payload(x) if payload else x, name='layer7_out')
 
 
-def write_vgg_zip(directory, width=WIDTH, naming='listing', arrays=None):
+def write_vgg_zip(directory, width=WIDTH, naming='listing', arrays=None, payload=None):
     """Write `directory/vgg.zip` holding a narrow VGG16 SavedModel in the layout of the real
     one (tag vgg16, under vgg/), built by `build_reference_vgg16`; return (archive path,
     {project variable name: value}). The SavedModel itself stays in `directory/export/vgg`."""
@@ -100,7 +101,7 @@ def write_vgg_zip(directory, width=WIDTH, naming='listing', arrays=None):
     export_dir = os.path.join(directory, 'export', 'vgg')
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:
-        build_reference_vgg16(arrays, naming)
+        build_reference_vgg16(arrays, naming, payload)
         session.run(tf.global_variables_initializer())
         builder = tf.saved_model.Builder(export_dir)
         builder.add_meta_graph_and_variables(session, ['vgg16'])

@@ -15,7 +15,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from roadseg.core.errors import UserError
 from roadseg.model import tensor_names as names
+from roadseg.model.graph_check import trusted_metagraph
 from roadseg.model import vgg16
 from roadseg.model.weight_files import assign_weights
 
@@ -43,15 +45,38 @@ def read_arrays(model_dir):
     return as_convolutions(arrays)
 
 
-def variables_in_graph_order(model_dir):
-    """Return the variable names of the SavedModel's `vgg16` graph, in creation order."""
+def vgg16_metagraph(model_dir):
+    """Return the metagraph tagged `vgg16` of the SavedModel in `model_dir`, read as data."""
+    path = os.path.join(model_dir, 'saved_model.pb')
     saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(model_dir, 'saved_model.pb'), 'rb') as handle:
-        saved_model.ParseFromString(handle.read())
+    try:
+        with open(path, 'rb') as handle:
+            saved_model.ParseFromString(handle.read())
+    except OSError as error:
+        raise UserError(f'cannot read {path}: {error.strerror}') from None
+    except Exception as error:  # protobuf's DecodeError, whose module varies by runtime
+        raise UserError(f'{path} is not a SavedModel ({error})') from None
     graphs = [m for m in saved_model.meta_graphs if TAG in m.meta_info_def.tags]
     if not graphs:
         raise VggZipMismatch(f'its SavedModel has no graph tagged {TAG!r}')
-    return [node.name for node in graphs[0].graph_def.node if node.op in VARIABLE_OPS]
+    return graphs[0]
+
+
+def variables_in_graph_order(model_dir):
+    """Return the variable names of the SavedModel's `vgg16` graph, in creation order."""
+    return [node.name for node in vgg16_metagraph(model_dir).graph_def.node
+            if node.op in VARIABLE_OPS]
+
+
+def load_trusted_savedmodel(session, model_dir):
+    """Import the SavedModel's `vgg16` graph into the session's graph once its ops have
+    passed graph_check, and restore its variables with a saver built by code (what
+    `tf.saved_model.loader.load` does, without running any op of the file's own saver)."""
+    path = os.path.join(model_dir, 'saved_model.pb')
+    metagraph = trusted_metagraph(vgg16_metagraph(model_dir), path)
+    with session.graph.as_default():
+        saver = tf.train.import_meta_graph(metagraph, clear_devices=True)
+        saver.restore(session, os.path.join(model_dir, 'variables', 'variables'))
 
 
 def match_by_name(stored):
@@ -114,7 +139,7 @@ def probe_image():
 def savedmodel_outputs(model_dir, image):
     """Return the SavedModel's own layer 3, 4 and 7 outputs for `image` (keep_prob 1)."""
     with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
-        tf.saved_model.loader.load(session, [TAG], model_dir)
+        load_trusted_savedmodel(session, model_dir)
         tensors = [names.tensor(graph, n) for n in (names.LAYER3, names.LAYER4, names.LAYER7)]
         return session.run(tensors, {names.tensor(graph, names.IMAGE_INPUT): image,
                                      names.tensor(graph, names.KEEP_PROB): 1.0})

@@ -9,6 +9,7 @@ from fcnvgg import BATCH_NORMALISED, FCNVGG, Backbone, build_fcn8s
 from roadseg.core.errors import UserError
 from roadseg.model import checkpoints
 from roadseg.model import tensor_names as names
+from roadseg.model.graph_check import read_trusted_metagraph
 from roadseg.model.loss import masked_cross_entropy, pixel_weights
 from roadseg.train import devices
 from roadseg.train.optimizers import Optimizer, training_step
@@ -28,6 +29,10 @@ def build_trainer(session, settings, strategy, resume_from=None):
     Adam and unweighted loss it was built with.
     """
     replicated = strategy.num_replicas_in_sync > 1
+    if resume_from:
+        # Resumed runs are rebuilt from code; still, a run whose graph holds ops that no run
+        # of this project has is someone else's program, refused as infer.py refuses it.
+        read_trusted_metagraph(resume_from + '.meta')
     model = FCNVGG(session)
     optimizer = run_optimizer(settings)
     if resume_from and settings.widths is None:
