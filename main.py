@@ -20,7 +20,7 @@ from fcnvgg import BATCH_NORMALISED
 from roadseg.core.errors import ArgumentParser, UserError, run_script
 from roadseg.core.files import make_directory
 from roadseg.data import augmentation, class_weights, images, sources
-from roadseg.model import checkpoints, precision
+from roadseg.model import checkpoints, precision, weight_files
 from roadseg.train import devices, epochs, run_settings, summaries
 from roadseg.train.optimizers import OPTIMIZERS
 from roadseg.train.replacement import Replacement, recover_abandoned
@@ -216,6 +216,8 @@ def main(argv=None):
                                                settings.devices, strategy)
     with graph.as_default(), tf.Session(target, graph=graph, config=session_config) as session:
         trainer = build_trainer(session, settings, strategy, resume_from)
+        if resume_from is None:
+            settings.weights_sha256 = pretrained_digest(settings)
         # Only now may an old run make way: bad input or a failed download have stopped by
         # here, and the old run comes back unless the new one saves a checkpoint.
         with (Replacement(settings.name) if args.force else contextlib.nullcontext()) \
@@ -225,6 +227,13 @@ def main(argv=None):
     if confusion is not None:
         print_iou_table(confusion, settings.class_names)
     return 0
+
+
+def pretrained_digest(settings):
+    """Return the SHA-256 of the weight file a new run started from, or None."""
+    path = weight_files.pretrained_file(settings.backbone, settings.vgg_dir,
+                                        settings.vgg_weights or None)
+    return weight_files.file_digest(path, 'sha256') if path and os.path.isfile(path) else None
 
 
 def train(session, trainer, source, settings, on_checkpoint=None):

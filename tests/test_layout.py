@@ -144,7 +144,7 @@ def test_each_stage_is_a_folder_of_the_package():
 
 # Top-level tests that are about the whole project rather than one module.
 CROSS_CUTTING_TESTS = {'test_layout.py', 'test_readme.py', 'test_faults.py',
-                       'test_legacy_runs.py'}
+                       'test_legacy_runs.py', 'test_trust.py'}
 
 
 def test_the_tests_mirror_the_package():

@@ -2,6 +2,8 @@
 and shared runs, built here the way an attacker would, with TensorFlow alone, are refused
 with one `[!]` line naming the op before anything of them runs; their clean twins work."""
 import glob
+import hashlib
+import json
 import os
 import shutil
 
@@ -78,6 +80,9 @@ def test_the_clean_twin_of_the_hostile_vgg_zip_trains(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert '[i] epoch 1/1' in result.stdout
     assert glob.glob(str(tmp_path / 'run' / 'model-*.index'))
+    with open(tmp_path / 'run' / 'settings.json') as handle:
+        recorded = json.load(handle)['weights_sha256']
+    assert recorded == hashlib.sha256((vgg_dir / 'vgg.zip').read_bytes()).hexdigest()
 
 
 def add_write_file(meta_path, marker, target='classes'):

@@ -6,6 +6,7 @@ ImageNet weights `vgg16_weights_tf_dim_ordering_tf_kernels.h5`. A missing file i
 only after a check of the finished file passes, so an interrupted or corrupt download never
 looks like a model. Files already there are never deleted or overwritten.
 """
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,6 +29,9 @@ VGG_ZIP_MEMBERS = ('vgg/saved_model.pb', 'vgg/variables/variables.index',
 KERAS_H5_NAME = 'vgg16_weights_tf_dim_ordering_tf_kernels.h5'
 KERAS_H5_URL = ('https://storage.googleapis.com/tensorflow/keras-applications/vgg16/'
                 + KERAS_H5_NAME)
+# The MD5 that Keras' own vgg16.py checks this file against (keras.utils.get_file's
+# file_hash): a file by this name with other bytes is not the published one.
+KERAS_H5_MD5 = '64373286793e3c8b2b4e3219cbf3544b'
 KERAS_LAYERS = {f'block{b}_conv{i}': f'conv{b}_{i}'
                 for b, n in enumerate(VGG16_BLOCKS, 1) for i in range(1, n + 1)}
 KERAS_LAYERS.update(fc1='fc6', fc2='fc7')
@@ -56,6 +60,9 @@ def savedmodel_dir(vgg_dir):
         hint = f'Put the archive at {archive} by hand, or use {OTHER_PROVIDERS}.'
         download_verified(VGG_ZIP_URL, archive,
                           lambda path: zip_problem(path, VGG_ZIP_MEMBERS), hint)
+        # Mirrors serve different bytes under this name, so the hash is reported, not
+        # checked; settings.json records it too (weights_sha256).
+        print(f'[i] {archive}: SHA-256 {file_digest(archive, "sha256")}')
     print(f'[i] Extracting {archive}')
     extract_missing(archive, VGG_ZIP_MEMBERS, vgg_dir)
     return os.path.join(vgg_dir, 'vgg')
@@ -108,13 +115,50 @@ def keras_weights_path(path=None):
     """Return a path to Keras' VGG16 ImageNet weights, downloading them when missing.
 
     `path` is the user's file; without it, Keras' own cache, so a user who ever ran Keras'
-    VGG16 already has them.
+    VGG16 already has them. A file named as the published one must be it (`UserError`
+    naming the expected MD5 otherwise); under another name it is the user's own weights.
     """
     path = path or keras_cache_path()
     if not os.path.exists(path):
         hint = f'Put {KERAS_H5_NAME} at {path} by hand, or use {OTHER_PROVIDERS}.'
-        download_verified(KERAS_H5_URL, path, keras_h5_problem, hint)
+        download_verified(KERAS_H5_URL, path,
+                          lambda part: keras_hash_problem(part) or keras_h5_problem(part), hint)
+    elif os.path.basename(path) == KERAS_H5_NAME:
+        problem = keras_hash_problem(path)
+        if problem:
+            raise UserError(f'{problem}: refused. Delete it to download the published file, '
+                            'or give your own weights under another file name')
     return path
+
+
+def keras_hash_problem(path):
+    """Return why `path` is not the published Keras VGG16 file (its MD5), or None."""
+    digest = file_digest(path, 'md5')
+    if digest != KERAS_H5_MD5:
+        return (f'{path} is not the published {KERAS_H5_NAME}: its MD5 is {digest}, the '
+                f'published file\'s is {KERAS_H5_MD5}')
+    return None
+
+
+def file_digest(path, algorithm):
+    """Return the hex digest of a file's bytes ('md5', 'sha256'), read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pretrained_file(backbone, vgg_dir, weights_file=None):
+    """Return the weight file a new run of `backbone` starts from (vgg_dir/vgg.zip, where
+    the archive is kept, or the Keras HDF5), or None (from scratch, or vgg.zip unpacked by
+    hand without its archive)."""
+    if backbone == 'savedmodel':
+        archive = os.path.join(vgg_dir, 'vgg.zip')
+        return archive if os.path.isfile(archive) else None
+    if backbone == 'keras':
+        return weights_file or keras_cache_path()
+    return None
 
 
 def read_keras_vgg16(path):

@@ -78,6 +78,8 @@ class RunSettings:
     vgg_width: float = setting(1.0, shown=False)
     class_weight_values: Optional[list] = setting(flag=False, shown=False)  # computed once
     widths: Optional[dict] = setting(flag=False, shown=False)  # {VGG16 layer: channels}
+    # SHA-256 of the pretrained weight file the run started from (vgg.zip or Keras' HDF5)
+    weights_sha256: Optional[str] = setting(flag=False, shown=False)
     # Recorded from the network that was built and the data source it was trained on.
     image_size: Optional[list] = field(default=None, metadata=RECORDED)   # [width, height]
     num_classes: Optional[int] = field(default=None, metadata=RECORDED)

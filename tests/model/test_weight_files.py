@@ -1,6 +1,8 @@
 """Pretrained VGG16 weight files: the vgg.zip SavedModel and Keras' HDF5, found, downloaded
 (never passing off a partial file, never touching the user's files) and read."""
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,13 +29,33 @@ def test_keras_fc1_lands_in_fc6_at_row_column_channel_unit(tmp_path):
     assert fc6.shape == (7, 7, channels, 24)
 
 
-def test_keras_weights_found_in_keras_cache(tmp_path, monkeypatch):
+def test_the_published_keras_file_is_found_in_keras_cache(tmp_path, monkeypatch):
     monkeypatch.setenv('KERAS_HOME', str(tmp_path / 'keras'))
     os.makedirs(tmp_path / 'keras' / 'models')
     write_keras_h5(weight_files.keras_cache_path(), keras_arrays())
+    # This narrow file stands for the published one: its own hash is what Keras publishes.
+    digest = hashlib.md5(open(weight_files.keras_cache_path(), 'rb').read()).hexdigest()
+    monkeypatch.setattr(weight_files, 'KERAS_H5_MD5', digest)
     monkeypatch.setattr(weight_files, 'fetch', pytest.fail)   # no download may start
     expected = tmp_path / 'keras' / 'models' / weight_files.KERAS_H5_NAME
     assert weight_files.keras_weights_path() == str(expected)
+
+
+def test_a_keras_file_with_other_bytes_than_the_published_one_is_refused(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv('KERAS_HOME', str(tmp_path / 'keras'))
+    os.makedirs(tmp_path / 'keras' / 'models')
+    write_keras_h5(weight_files.keras_cache_path(), keras_arrays())
+    before = open(weight_files.keras_cache_path(), 'rb').read()
+    monkeypatch.setattr(weight_files, 'fetch', pytest.fail)
+    with pytest.raises(UserError, match=f'is not the published {weight_files.KERAS_H5_NAME}'
+                                        f'.*published file\'s is 64373286793e3c8b2b4e3219cbf3544b'):
+        weight_files.keras_weights_path()
+    assert open(weight_files.keras_cache_path(), 'rb').read() == before   # kept, not deleted
+    # Under another name the same bytes are the user's own weights: read as arrays.
+    own = str(tmp_path / 'my_vgg16.h5')
+    shutil.copy(weight_files.keras_cache_path(), own)
+    assert weight_files.keras_weights_path(own) == own
 
 
 def test_vgg_zip_is_extracted_where_the_archive_puts_it_and_user_files_stay(tmp_path):
@@ -81,7 +103,7 @@ def test_truncated_download_never_passes_as_a_model(tmp_path, monkeypatch):
     assert sorted(os.listdir(vgg_dir)) == ['keep.txt']
 
 
-def test_download_writes_the_verified_archive(tmp_path, monkeypatch):
+def test_download_writes_the_verified_archive(tmp_path, monkeypatch, capsys):
     source = tmp_path / 'source'
     source.mkdir()
     archive, _ = write_vgg_zip(str(source))
@@ -97,6 +119,8 @@ def test_download_writes_the_verified_archive(tmp_path, monkeypatch):
     assert zipfile.is_zipfile(vgg_dir / 'vgg.zip')
     assert (vgg_dir / 'vgg' / 'saved_model.pb').is_file()
     assert not (vgg_dir / 'vgg.zip.part').exists()
+    digest = hashlib.sha256(open(archive, 'rb').read()).hexdigest()
+    assert f'[i] {vgg_dir / "vgg.zip"}: SHA-256 {digest}' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('backbone', ['savedmodel', 'keras'])
