@@ -165,6 +165,9 @@ def save_checkpoint(session, saver, run_dir):
     """
     step = tf.train.global_step(session, tf.train.get_global_step(session.graph))
     prefix = os.path.join(run_dir, f'{CHECKPOINT_PREFIX}-{step}')
+    if not os.path.isdir(run_dir):
+        raise UserError(f'cannot save the checkpoint {prefix}: the run directory {run_dir} '
+                        'is gone (deleted or moved while the run trained)')
     before = set(os.listdir(run_dir))
     try:
         return saver.save(session, os.path.join(run_dir, CHECKPOINT_PREFIX), global_step=step)

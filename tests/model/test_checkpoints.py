@@ -3,6 +3,7 @@ import os
 import shutil
 
 import pytest
+import tensorflow.compat.v1 as tf
 
 from conftest import ROOT
 from roadseg.core.errors import UserError
@@ -32,3 +33,15 @@ def test_a_run_without_checkpoints_is_one_clear_error(tmp_path):
         checkpoints.checkpoint_paths(str(tmp_path))
 
 
+
+
+def test_saving_into_a_run_directory_deleted_meanwhile_is_one_line(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as session:
+        tf.train.get_or_create_global_step()
+        tf.Variable(1.0, name='v')
+        session.run(tf.global_variables_initializer())
+        gone = str(tmp_path / 'run')
+        with pytest.raises(UserError, match='the run directory .* is gone'):
+            checkpoints.save_checkpoint(session, tf.train.Saver(), gone)
+    assert not os.path.exists(gone)
