@@ -117,20 +117,23 @@ def test_resume_runs_only_the_next_epoch_and_steps_go_on(trained, tmp_path):
 def test_resume_without_epochs_goes_on_to_the_recorded_count(trained, tmp_path):
     run_dir = str(tmp_path / 'run')
     shutil.copytree(trained[0], run_dir)
+    done = epochs_done(tf.train.latest_checkpoint(run_dir))   # other tests may resume it
     settings_path = os.path.join(run_dir, 'settings.json')
     with open(settings_path) as handle:
         settings = json.load(handle)
-    settings['epochs'] = 3             # as a run started for 3 epochs and stopped after 2
+    settings['epochs'] = total = done + 1   # as a run started for one more and stopped
     with open(settings_path, 'w') as handle:
         json.dump(settings, handle)
     resumed = run_main('--name', run_dir, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "[i] --resume without --epochs: training on to the run's 3 epochs" in resumed.stdout
-    assert '[i] epoch 3/3' in resumed.stdout and 'epoch 4/' not in resumed.stdout
-    assert epochs_done(tf.train.latest_checkpoint(run_dir)) == 3
+    assert (f"[i] --resume without --epochs: training on to the run's {total} epochs"
+            in resumed.stdout)
+    assert f'[i] epoch {total}/{total}' in resumed.stdout
+    assert f'epoch {total + 1}/' not in resumed.stdout
+    assert epochs_done(tf.train.latest_checkpoint(run_dir)) == total
     again = run_main('--name', run_dir, '--resume')
     assert again.returncode == 0
-    assert f'[i] {run_dir} has already trained 3 epochs' in again.stdout
+    assert f'[i] {run_dir} has already trained {total} epochs' in again.stdout
 
 
 def test_force_starts_over(tmp_path):

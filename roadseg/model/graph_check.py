@@ -62,6 +62,10 @@ ALLOWED_OPS = frozenset({
 })
 
 
+class DamagedMetagraph(UserError):
+    """A `.meta` file that cannot be read or parsed: damage, not a hostile graph."""
+
+
 def without_saver(graph_def, path):
     """Return a copy of `graph_def` without its savers' nodes; `UserError` when another node
     depends on one of them (running that node would run the saver's file ops)."""
@@ -108,13 +112,13 @@ def trusted_metagraph(metagraph, path):
 
 def read_trusted_metagraph(path):
     """Return the checked metagraph of a checkpoint's `.meta` file (see trusted_metagraph);
-    an unreadable or damaged file is a `UserError`."""
+    an unreadable or damaged file is a `DamagedMetagraph`."""
     metagraph = tf.MetaGraphDef()
     try:
         with open(path, 'rb') as handle:
             metagraph.ParseFromString(handle.read())
     except OSError as error:
-        raise UserError(f'cannot read {path}: {error.strerror}') from None
+        raise DamagedMetagraph(f'cannot read {path}: {error.strerror}') from None
     except Exception as error:  # protobuf's DecodeError, whose module varies by runtime
-        raise UserError(f'{path} is not a TensorFlow metagraph ({error})') from None
+        raise DamagedMetagraph(f'{path} is not a TensorFlow metagraph ({error})') from None
     return trusted_metagraph(metagraph, path)

@@ -9,7 +9,7 @@ from fcnvgg import BATCH_NORMALISED, FCNVGG, Backbone, build_fcn8s
 from roadseg.core.errors import UserError
 from roadseg.model import checkpoints
 from roadseg.model import tensor_names as names
-from roadseg.model.graph_check import read_trusted_metagraph
+from roadseg.model.graph_check import DamagedMetagraph, read_trusted_metagraph
 from roadseg.model.loss import masked_cross_entropy, pixel_weights
 from roadseg.train import devices
 from roadseg.train.optimizers import Optimizer, training_step
@@ -30,9 +30,7 @@ def build_trainer(session, settings, strategy, resume_from=None):
     """
     replicated = strategy.num_replicas_in_sync > 1
     if resume_from:
-        # Resumed runs are rebuilt from code; still, a run whose graph holds ops that no run
-        # of this project has is someone else's program, refused as infer.py refuses it.
-        read_trusted_metagraph(resume_from + '.meta')
+        check_resumed_graph(resume_from)
     model = FCNVGG(session)
     optimizer = run_optimizer(settings)
     if resume_from and settings.widths is None:
@@ -61,6 +59,16 @@ def build_trainer(session, settings, strategy, resume_from=None):
             with checkpoints.restoring(resume_from):
                 tf.train.Saver().restore(session, resume_from)
     return trainer_from_graph(model, replicated)
+
+
+def check_resumed_graph(checkpoint):
+    """Refuse a checkpoint whose graph holds ops that no run of this project has: a resumed
+    run is rebuilt from code, but such a run is someone else's program, refused as infer.py
+    refuses it. A damaged `.meta` is let be: only the values are needed."""
+    try:
+        read_trusted_metagraph(checkpoint + '.meta')
+    except DamagedMetagraph:
+        pass
 
 
 def run_optimizer(settings):

@@ -84,7 +84,7 @@ def test_resume_keeps_the_recorded_settings_unless_given_again():
     assert (resumed.data_source, resumed.data_dir, resumed.batch_size) == ('synthetic', 'd', 2)
     assert resumed.backbone == 'scratch' and resumed.widths == {'fc7': 8}
     assert resumed.learning_rate == 1e-3                 # given again
-    assert resumed.epochs == RunSettings().epochs       # not kept: --epochs is the new total
+    assert resumed.epochs == 6                           # kept: --resume goes on to it
     assert resumed.vgg_dir == RunSettings().vgg_dir
     assert set(run_settings.KEPT_ON_RESUME) <= set(run_settings.FIELDS)
 
