@@ -21,7 +21,7 @@ RECIPES = {
     'kitti': Recipe(
         'kitti',
         ('--vgg-init', 'scratch', '--precision', 'bf16', '--epochs', '15', '--batch-size',
-         '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly', '--warmup-epochs', '1',
+         '8', '--learning-rate', '5e-4', '--lr-schedule', 'poly', '--warmup-epochs', '1',
          '--scale-range', '0.75,1.5', '--crop', '576x160'),
         split='seed 0, validation fraction 0.1: 260 training and 29 validation photos'),
     'camvid': Recipe(
