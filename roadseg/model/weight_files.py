@@ -248,4 +248,3 @@ def download_verified(url, destination, verify, manual_hint):
         raise UserError(f'the download of {url} is not usable ({problem}). {manual_hint}')
     os.replace(partial, destination)
     return destination
-

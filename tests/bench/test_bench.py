@@ -16,11 +16,10 @@ from roadseg.bench import data as bench_data
 from roadseg.bench import inputs as bench_inputs
 from roadseg.bench import model as bench_model
 from roadseg.bench import vgg_zip as bench_vgg_zip
-from roadseg.data import drawing, resizing
+from roadseg.data import drawing
 from roadseg.data.labels import check_one_hot
 from roadseg.model import precision, weight_files
 from roadseg.predict import painting, prediction
-from roadseg.train import run_settings
 from scripts import run_script
 
 

@@ -47,7 +47,8 @@ def test_scripts_that_run_tensorflow_show_no_logging(tmp_path):
                          '--name', run_dir, env=user_environment())
     assert trained.returncode == 0, trained.stderr[-2000:]
     painted = run_script('infer.py', '--name', run_dir, '--samples-dir', tmp_path / 'data',
-                         '--recursive', '--output-dir', tmp_path / 'painted', env=user_environment())
+                         '--recursive', '--output-dir', tmp_path / 'painted',
+                         env=user_environment())
     assert painted.returncode == 0, painted.stderr[-2000:]
     upscaled = run_script('upscale.py', tiny_photo(tmp_path), tmp_path / 'out.png',
                           env=user_environment())

@@ -286,7 +286,6 @@ def test_training_and_inference_never_import_the_export_packages():
     assert result.stdout.strip().splitlines()[-1] == '[]'
 
 
-
 def test_infer_exports_onnx_and_paints_and_evaluates_with_it(learned_run, painted, tmp_path):
     run_dir, _ = learned_run
     export_dir = tmp_path / 'onnx'
@@ -407,7 +406,7 @@ def bad_model_copy(exports, tmp_path, case):
     ('json size', 'does not run on the 128x32 images'),
 ])
 def test_a_bad_exported_model_is_one_line_and_nothing_is_written(exports, tmp_path, case,
-                                                                  message):
+                                                                 message):
     model = bad_model_copy(exports, tmp_path, case)
     photos = tmp_path / 'photos'
     photos.mkdir()

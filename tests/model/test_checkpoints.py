@@ -33,8 +33,6 @@ def test_a_run_without_checkpoints_is_one_clear_error(tmp_path):
         checkpoints.checkpoint_paths(str(tmp_path))
 
 
-
-
 def test_saving_into_a_run_directory_deleted_meanwhile_is_one_line(tmp_path):
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as session:

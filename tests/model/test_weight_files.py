@@ -42,7 +42,7 @@ def test_the_published_keras_file_is_found_in_keras_cache(tmp_path, monkeypatch)
 
 
 def test_a_keras_file_with_other_bytes_than_the_published_one_is_refused(tmp_path,
-                                                                          monkeypatch):
+                                                                         monkeypatch):
     monkeypatch.setenv('KERAS_HOME', str(tmp_path / 'keras'))
     os.makedirs(tmp_path / 'keras' / 'models')
     write_keras_h5(weight_files.keras_cache_path(), keras_arrays())
