@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 import fcnvgg
 from conftest import ROOT
 from model_fixtures import write_vgg_zip
+from roadseg.model import graph_check
 from roadseg.predict import prediction
 from scripts import TINY, run_script, write_tiny_synthetic
 
@@ -133,6 +134,8 @@ def test_two_workers_train_together_and_end_identical(tmp_path):
         assert 'worker' in stdout and '[i] epoch 1/1' in stdout
     checkpoints = [tf.train.latest_checkpoint(str(tmp_path / f'run{i}')) for i in range(2)]
     assert [os.path.basename(c) for c in checkpoints] == ['model-2', 'model-2']
+    for checkpoint in checkpoints:      # a cluster's run is one infer.py may import
+        graph_check.read_trusted_metagraph(checkpoint + '.meta')
     names = [n for n, _ in tf.train.list_variables(checkpoints[0])]
     assert names == [n for n, _ in tf.train.list_variables(checkpoints[1])]
     assert 'conv1_1/weights' in names and 'fcn8s/score_fc7/weights' in names
