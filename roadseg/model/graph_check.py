@@ -57,8 +57,11 @@ ALLOWED_OPS = frozenset({
     # control flow (tf.cond of batch normalisation's training switch, both versions)
     'If', 'StatelessIf', 'Switch', 'Merge', 'OptionalFromValue', 'OptionalGetValue',
     'OptionalNone', 'OptionalHasValue',
-    # gradients summed across devices and machines
-    'CollectiveReduceV2', 'CollectiveReduce', 'NcclAllReduce',
+    # gradients summed and initial values broadcast across devices and machines (these
+    # reach only the cluster's own workers, which a session outside it does not have)
+    'CollectiveReduceV2', 'CollectiveReduce', 'CollectiveBcastSend', 'CollectiveBcastRecv',
+    'CollectiveBcastSendV2', 'CollectiveBcastRecvV2', 'CollectiveGather', 'CollectiveGatherV2',
+    'NcclAllReduce',
 })
 
 
