@@ -28,8 +28,7 @@ RECIPES = {
         'camvid',
         ('--vgg-init', 'scratch-bn', '--vgg-width', '0.5', '--precision', 'bf16', '--epochs',
          '30', '--batch-size', '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly',
-         '--warmup-epochs', '1', '--scale-range', '0.75,1.5', '--crop', '480x352',
-         '--class-weights', 'balanced'),
+         '--warmup-epochs', '1', '--scale-range', '0.75,1.5', '--crop', '480x352'),
         evaluate=('--split', 'test'),
         split='train/ (367 photos) for training, the 233 photos of test/ scored'),
 }
