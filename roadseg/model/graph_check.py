@@ -113,15 +113,21 @@ def trusted_metagraph(metagraph, path):
     return trusted
 
 
+def read_proto(path, message, what, error=UserError):
+    """Parse the file `path` into the protobuf `message` and return it, as data: nothing of
+    it runs. An unreadable file, or one that is not `what`, raises `error`."""
+    try:
+        with open(path, 'rb') as handle:
+            message.ParseFromString(handle.read())
+    except OSError as problem:
+        raise error(f'cannot read {path}: {problem.strerror}') from None
+    except Exception as problem:  # protobuf's DecodeError, whose module varies by runtime
+        raise error(f'{path} is not {what} ({problem})') from None
+    return message
+
+
 def read_trusted_metagraph(path):
     """Return the checked metagraph of a checkpoint's `.meta` file (see trusted_metagraph);
     an unreadable or damaged file is a `DamagedMetagraph`."""
-    metagraph = tf.MetaGraphDef()
-    try:
-        with open(path, 'rb') as handle:
-            metagraph.ParseFromString(handle.read())
-    except OSError as error:
-        raise DamagedMetagraph(f'cannot read {path}: {error.strerror}') from None
-    except Exception as error:  # protobuf's DecodeError, whose module varies by runtime
-        raise DamagedMetagraph(f'{path} is not a TensorFlow metagraph ({error})') from None
+    metagraph = read_proto(path, tf.MetaGraphDef(), 'a TensorFlow metagraph', DamagedMetagraph)
     return trusted_metagraph(metagraph, path)

@@ -15,9 +15,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from roadseg.core.errors import UserError
 from roadseg.model import tensor_names as names
-from roadseg.model.graph_check import trusted_metagraph
+from roadseg.model.graph_check import read_proto, trusted_metagraph
 from roadseg.model import vgg16
 from roadseg.model.weight_files import assign_weights
 
@@ -47,15 +46,8 @@ def read_arrays(model_dir):
 
 def vgg16_metagraph(model_dir):
     """Return the metagraph tagged `vgg16` of the SavedModel in `model_dir`, read as data."""
-    path = os.path.join(model_dir, 'saved_model.pb')
-    saved_model = saved_model_pb2.SavedModel()
-    try:
-        with open(path, 'rb') as handle:
-            saved_model.ParseFromString(handle.read())
-    except OSError as error:
-        raise UserError(f'cannot read {path}: {error.strerror}') from None
-    except Exception as error:  # protobuf's DecodeError, whose module varies by runtime
-        raise UserError(f'{path} is not a SavedModel ({error})') from None
+    saved_model = read_proto(os.path.join(model_dir, 'saved_model.pb'),
+                             saved_model_pb2.SavedModel(), 'a SavedModel')
     graphs = [m for m in saved_model.meta_graphs if TAG in m.meta_info_def.tags]
     if not graphs:
         raise VggZipMismatch(f'its SavedModel has no graph tagged {TAG!r}')
