@@ -31,7 +31,6 @@ from roadseg.model import checkpoints
 from roadseg.model import tensor_names as names
 from roadseg.model import vgg16, vgg_zip, weight_files
 from roadseg.model.bf16_weights import bf16_weight_copies, fill_copies
-from roadseg.model.graph_check import DamagedMetagraph, read_trusted_metagraph
 from upscale import upsample
 
 BACKBONES = ('savedmodel', 'keras', 'scratch', 'scratch-bn')
@@ -214,10 +213,7 @@ class FCNVGG:
         for path in (metagraph_file, checkpoint_file + '.index'):
             if not os.path.isfile(path):
                 raise UserError(f'missing checkpoint file {path}')
-        try:
-            metagraph = read_trusted_metagraph(metagraph_file)   # before anything of it runs
-        except DamagedMetagraph as error:
-            raise UserError(checkpoints.describe_damage(checkpoint_file, error)) from None
+        metagraph = checkpoints.read_metagraph(checkpoint_file)   # before anything runs
         with self.session.graph.as_default(), checkpoints.restoring(checkpoint_file):
             copies, input_map = (bf16_weight_copies(metagraph.graph_def)
                                  if bf16_weights else ([], {}))

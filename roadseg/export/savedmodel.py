@@ -7,7 +7,6 @@ import tensorflow.compat.v1 as tf
 
 from roadseg.core.errors import UserError
 from roadseg.model import checkpoints
-from roadseg.model.graph_check import read_trusted_metagraph
 from roadseg.model import tensor_names as names
 from roadseg.predict import graph_resizing
 
@@ -66,7 +65,7 @@ def write_saved_model(checkpoint, settings, export_dir, input_scale=None):
                                                             input_scale)
         with checkpoints.restoring(checkpoint):
             saver = tf.train.import_meta_graph(
-                read_trusted_metagraph(checkpoint + '.meta'), clear_devices=True,
+                checkpoints.read_metagraph(checkpoint), clear_devices=True,
                 input_map={f'{names.IMAGE_INPUT}:0': network_input,
                            f'{names.KEEP_PROB}:0': tf.constant(1.0)})
             saver.restore(session, checkpoint)

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from tensorflow.python.checkpoint.checkpoint_management import CheckpointState
 
 from roadseg.core.errors import UserError
+from roadseg.model.graph_check import DamagedMetagraph, read_trusted_metagraph
 
 CHECKPOINT_PREFIX = 'model'
 CHECKPOINTS_KEPT = 5
@@ -146,6 +147,15 @@ def first_line(error):
     """Return the first line of an error's message (TF's run on for pages)."""
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
+
+
+def read_metagraph(prefix):
+    """Return the checkpoint's metagraph, checked by graph_check before anything of it runs;
+    a damaged `.meta` is one `UserError` line naming the newest intact checkpoint."""
+    try:
+        return read_trusted_metagraph(prefix + '.meta')
+    except DamagedMetagraph as error:
+        raise UserError(describe_damage(prefix, error)) from None
 
 
 @contextlib.contextmanager
