@@ -51,7 +51,8 @@ class StopRequest:
 
 
 def train_epoch(session, trainer, source, settings, epoch, stop, schedule, writer):
-    """Train one epoch (or until a stop request); return the mean training loss.
+    """Train one epoch (or until a stop request); return (mean training loss, whether every
+    step of the epoch ran).
 
     Each step's learning rate comes from `schedule` at the global step, and is written to
     TensorBoard as train/learning_rate at that step.
@@ -60,7 +61,7 @@ def train_epoch(session, trainer, source, settings, epoch, stop, schedule, write
     feed = {trainer.keep_prob: settings.keep_prob}
     if trainer.training is not None:      # batch normalisation: by the batch, and learn
         feed[trainer.training] = True
-    labelled = 0
+    labelled, completed = 0, False
     step = int(session.run(trainer.global_step))
     batches = sources.split_batches(source, settings.data_source, 'training',
                                     settings.batch_size)
@@ -80,11 +81,13 @@ def train_epoch(session, trainer, source, settings, epoch, stop, schedule, write
             bar.set_postfix(loss=f'{total / seen:.4f}')
             if stop.requested:
                 break
+        else:
+            completed = True
     if seen and not labelled:
         raise UserError(f'no pixel of the {settings.data_source} training split is labelled: '
                         'every label row is all zero ("don\'t care"). Check the label files '
                         'with check_data_source.py')
-    return total / max(seen, 1)
+    return total / max(seen, 1), completed
 
 
 def validate(session, trainer, source, name, num_classes, batch_size):
@@ -141,11 +144,14 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
     confusion, done = None, first_epoch - 1
     try:
         for epoch in range(first_epoch, settings.epochs + 1):
-            confusion = run_epoch(session, trainer, source, settings, writer, epoch, stop,
-                                  first_epoch, schedule) or confusion
+            epoch_confusion, completed = run_epoch(session, trainer, source, settings, writer,
+                                                   epoch, stop, first_epoch, schedule)
+            confusion = epoch_confusion or confusion
+            # A stop request after an epoch's last step leaves that epoch complete: counting
+            # it keeps a resume from training it again.
+            done = epoch if completed else done
             if stop.requested:
                 break
-            done = epoch
             if done % settings.checkpoint_interval == 0 or done == settings.epochs:
                 save(done)
     except NonFiniteLoss as error:
@@ -161,12 +167,15 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
 
 
 def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epoch, schedule):
-    """Train one epoch, validate, write summaries and print its line; return the
-    validation confusion matrix (None without validation samples or when stopped)."""
+    """Train one epoch, validate, write summaries and print its line; return (the
+    validation confusion matrix or None, whether every training step of the epoch ran).
+
+    A stop request skips validation (and, if it came mid-epoch, the rest of the epoch)."""
     started = time.time()
-    train_loss = train_epoch(session, trainer, source, settings, epoch, stop, schedule, writer)
+    train_loss, completed = train_epoch(session, trainer, source, settings, epoch, stop,
+                                        schedule, writer)
     if stop.requested:
-        return None
+        return None, completed
     values = {'train/loss': train_loss}
     line = f'[i] epoch {epoch}/{settings.epochs}: train loss {train_loss:.4f}'
     confusion = None
@@ -182,4 +191,4 @@ def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epo
     summaries.write_scalars(writer, epoch, values)
     summaries.flush(writer, settings.tensorboard_dir)
     print(f'{line} ({time.time() - started:.0f} s)', flush=True)
-    return confusion
+    return confusion, completed
