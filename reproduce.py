@@ -18,7 +18,7 @@ import time
 from roadseg.core import console
 from roadseg.core.errors import ArgumentParser, UserError, run_script
 from roadseg.core.machine import cpu_flags, cpu_model
-from roadseg.train.recipes import RECIPES, main_command
+from roadseg.train.recipes import RECIPES, evaluate_command, main_command
 
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
 KITTI_CATEGORIES = ('um_road', 'umm_road', 'uu_road', 'urban_road')
@@ -90,13 +90,13 @@ def main(argv=None):
                         'training time is that of a whole run')
     run_dir, eval_dir = os.path.join(work_dir, 'run'), os.path.join(work_dir, 'evaluation')
     seconds = run_step('main.py', main_command(recipe, args.data_dir, run_dir))
-    run_step('infer.py', ['--name', run_dir, '--evaluate', '--output-dir', eval_dir,
-                          *recipe.evaluate])
+    run_step('infer.py', evaluate_command(recipe, run_dir, eval_dir))
     with open(os.path.join(eval_dir, 'metrics.json')) as handle:
         metrics = json.load(handle)
     epochs = recipe.train[recipe.train.index('--epochs') + 1]
     command = ' '.join(main_command(recipe, args.data_dir, run_dir))
     print(f'[i] Recipe {args.recipe}: python main.py {command}')
+    print(f'[i] Scored: python infer.py {" ".join(evaluate_command(recipe, run_dir, eval_dir))}')
     print(f'[i] Split: {recipe.split}')
     print(f'[i] Machine: {machine()}')
     print(table_head(args.recipe))

@@ -38,3 +38,10 @@ def main_command(recipe, data_dir, run_dir):
     """Return main.py's arguments that train `recipe` on `data_dir` into `run_dir`."""
     return ['--data-source', recipe.data_source, '--data-dir', str(data_dir), '--name',
             str(run_dir), *recipe.train]
+
+
+def evaluate_command(recipe, run_dir, output_dir):
+    """Return infer.py's arguments that score the run `run_dir` of `recipe` into
+    `output_dir`, as its table row was scored."""
+    return ['--name', str(run_dir), '--evaluate', '--output-dir', str(output_dir),
+            *recipe.evaluate]

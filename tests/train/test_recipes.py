@@ -7,16 +7,16 @@ import pytest
 
 import reproduce
 from conftest import ROOT
-from roadseg.train.recipes import RECIPES, main_command
+from roadseg.train.recipes import RECIPES, evaluate_command, main_command
 from scripts import last_line, run_script
 
 
-def documented_commands():
-    """Return the `python main.py ...` commands of docs/training.md, continuations joined."""
+def documented_commands(script='main.py'):
+    """Return the `python SCRIPT ...` commands of docs/training.md, continuations joined."""
     with open(os.path.join(ROOT, 'docs', 'training.md')) as handle:
         text = handle.read().replace('\\\n', ' ')
     return [' '.join(line.split()) for line in text.splitlines()
-            if line.strip().startswith('python main.py')]
+            if line.strip().startswith(f'python {script}')]
 
 
 @pytest.mark.parametrize('name', sorted(RECIPES))
@@ -25,6 +25,10 @@ def test_the_docs_quote_each_recipe_as_reproduce_runs_it(name):
                                                             f'data/{name}', 'RUN')])
     expected = expected.replace(' --name RUN', '')
     assert expected in documented_commands()
+    # Scored as its row was: the infer.py line names the recipe's evaluation flags.
+    scored = ' '.join(['python', 'infer.py', *evaluate_command(RECIPES[name], f'runs/{name}',
+                                                               'OUT')])
+    assert scored.replace(' --output-dir OUT', '') in documented_commands('infer.py')
 
 
 def test_a_kitti_row_holds_maxf_and_ap_per_category():
