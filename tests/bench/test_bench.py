@@ -125,13 +125,13 @@ def busy_cores():
         spinner.wait()
 
 
-def test_quick_run_writes_every_part_in_two_minutes_on_a_busy_machine(tmp_path, busy_cores):
+def test_quick_run_writes_every_part_without_waiting_on_a_busy_machine(tmp_path, busy_cores):
+    # Not timed (speed is the benchmark's to measure, and CI machines are shared): that
+    # --quick never waits for quiet cores is `waited` below; it took 80 s here beside two
+    # spinning processes.
     output = tmp_path / 'bench.json'
-    started = time.monotonic()
     result = run_script('bench.py', '--quick', '--json', output, '--work-dir', tmp_path / 'work')
-    seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
-    assert seconds < 120, f'bench.py --quick took {seconds:.0f} s beside busy cores'
     assert result.stdout.count('--quick is a smoke run') == 2   # at the start, in the report
     assert 'CPU: ' in result.stdout and 'avx512_bf16' in result.stdout
     results = json.loads(output.read_text())
