@@ -89,14 +89,15 @@ def main(argv=None):
         raise UserError(f'--work-dir {work_dir} exists: give a new folder, so that the '
                         'training time is that of a whole run')
     run_dir, eval_dir = os.path.join(work_dir, 'run'), os.path.join(work_dir, 'evaluation')
-    seconds = run_step('main.py', main_command(recipe, args.data_dir, run_dir))
-    run_step('infer.py', evaluate_command(recipe, run_dir, eval_dir))
+    training = main_command(recipe, args.data_dir, run_dir)
+    scoring = evaluate_command(recipe, run_dir, eval_dir)
+    seconds = run_step('main.py', training)
+    run_step('infer.py', scoring)
     with open(os.path.join(eval_dir, 'metrics.json')) as handle:
         metrics = json.load(handle)
     epochs = recipe.train[recipe.train.index('--epochs') + 1]
-    command = ' '.join(main_command(recipe, args.data_dir, run_dir))
-    print(f'[i] Recipe {args.recipe}: python main.py {command}')
-    print(f'[i] Scored: python infer.py {" ".join(evaluate_command(recipe, run_dir, eval_dir))}')
+    print(f'[i] Recipe {args.recipe}: python main.py {" ".join(training)}')
+    print(f'[i] Scored: python infer.py {" ".join(scoring)}')
     print(f'[i] Split: {recipe.split}')
     print(f'[i] Machine: {machine()}')
     print(table_head(args.recipe))
