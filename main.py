@@ -58,6 +58,10 @@ def parse_args(argv=None):
         f'layer (default {DEFAULTS.vgg_width}, the full network)')
     add('--epochs', type=int, help='total number of epochs, counting resumed ones (default '
         f'{DEFAULTS.epochs})')
+    add('--time-budget', type=float, metavar='MINUTES', help='train a new run for at most '
+        'about this many minutes: after each epoch, --epochs falls to the epochs that still '
+        'fit at the pace measured so far, and the learning-rate schedule is fitted to them '
+        f'(default {DEFAULTS.time_budget:g}: no budget)')
     add('--batch-size', type=int, help=f'images per training step (default '
         f'{DEFAULTS.batch_size})')
     add('--learning-rate', type=float, help=f'learning rate, the peak of the schedule '

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -244,3 +245,21 @@ def test_force_with_bad_input_keeps_the_old_run(tmp_path):
     assert failed.returncode == 1 and 'nosuchsource' in last_line(failed.stderr)
     assert sorted(os.listdir(run_dir)) == before
     assert tf.train.latest_checkpoint(run_dir) is not None
+
+
+def test_a_time_budget_too_short_for_two_epochs_trains_one_and_records_it(tmp_path):
+    data_dir = write_tiny_synthetic(tmp_path / 'data', num_samples=8)
+    run_dir = str(tmp_path / 'run')
+    result = run_main(*TINY, '--data-dir', data_dir, '--name', run_dir, '--epochs', '4',
+                      '--time-budget', '0.001', '--lr-schedule', 'poly')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r'\[i\] Time budget 0\.001 min: epochs take \d+ s here, so the run '
+                     r'trains 1 epoch\(s\)', result.stdout)
+    assert '[i] epoch 1/4' in result.stdout and 'epoch 2/' not in result.stdout
+    assert epochs_done(tf.train.latest_checkpoint(run_dir)) == 1
+    with open(os.path.join(run_dir, 'settings.json')) as handle:
+        settings = json.load(handle)
+    assert (settings['epochs'], settings['time_budget']) == (1, 0.001)
+    resumed = run_main('--name', run_dir, '--resume')
+    assert resumed.returncode == 0
+    assert f'[i] {run_dir} has already trained 1 epochs' in resumed.stdout

@@ -13,8 +13,9 @@ from roadseg.data import drawing, sources
 from roadseg.data.labels import labels_to_class_map
 from roadseg.model import checkpoints
 from roadseg.score import metrics
-from roadseg.train import summaries
+from roadseg.train import run_settings, summaries
 from roadseg.train.schedules import run_schedule
+from roadseg.train.time_budget import TimeBudget
 
 IMAGE_INTERVAL = 5        # epochs between validation images in TensorBoard
 IMAGES_SHOWN = 3
@@ -136,14 +137,15 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
             on_checkpoint()
         return path
     saver = checkpoints.make_saver()
-    schedule = run_schedule(settings.learning_rate, settings.lr_schedule,
-                            settings.warmup_epochs, settings.epochs, source.num_training,
-                            settings.batch_size)
+    schedule = settings_schedule(settings, source.num_training)
     if first_epoch > 1:     # resumed: keep listing (and rotating) the earlier checkpoints
         saver.recover_last_checkpoints(checkpoints.checkpoint_paths(settings.name))
-    confusion, done = None, first_epoch - 1
+    # A resumed run trains on to the epochs its budget fitted when it started.
+    budget = (TimeBudget(settings.time_budget).start()
+              if settings.time_budget and first_epoch == 1 else None)
+    confusion, done, epoch = None, first_epoch - 1, first_epoch
     try:
-        for epoch in range(first_epoch, settings.epochs + 1):
+        while epoch <= settings.epochs:
             epoch_confusion, completed = run_epoch(session, trainer, source, settings, writer,
                                                    epoch, stop, first_epoch, schedule)
             confusion = epoch_confusion or confusion
@@ -152,8 +154,12 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
             done = epoch if completed else done
             if stop.requested:
                 break
+            if budget:
+                schedule = fit_to_budget(budget, settings, done, source.num_training) \
+                    or schedule
             if done % settings.checkpoint_interval == 0 or done == settings.epochs:
                 save(done)
+            epoch += 1
     except NonFiniteLoss as error:
         latest = tf.train.latest_checkpoint(settings.name) or 'none yet'
         raise UserError(f'{error}: stopped without saving; the checkpoints in '
@@ -164,6 +170,25 @@ def run_epochs(session, trainer, source, settings, writer, first_epoch, stop,
         print(f'[i] Interrupted after {done} complete epoch(s): saved {path}. Continue with: '
               f'python main.py --name {settings.name} --resume')
     return confusion
+
+
+def settings_schedule(settings, num_training):
+    """Return the learning-rate Schedule of the run's settings over `num_training` samples."""
+    return run_schedule(settings.learning_rate, settings.lr_schedule, settings.warmup_epochs,
+                        settings.epochs, num_training, settings.batch_size)
+
+
+def fit_to_budget(budget, settings, done, num_training):
+    """Lower `settings.epochs` to what `budget` still holds after `done` epochs, record it
+    in settings.json and return the refitted schedule; None when the count stands."""
+    fitted = budget.epochs_that_fit(done, settings.epochs)
+    if fitted == settings.epochs:
+        return None
+    settings.epochs = fitted
+    settings.warmup_epochs = min(settings.warmup_epochs, fitted)
+    run_settings.write_settings(settings.name, settings)
+    print(budget.describe(done, fitted), flush=True)
+    return settings_schedule(settings, num_training)
 
 
 def run_epoch(session, trainer, source, settings, writer, epoch, stop, first_epoch, schedule):

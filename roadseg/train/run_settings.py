@@ -20,6 +20,7 @@ from roadseg.data.sources import optional
 from roadseg.model import checkpoints
 from roadseg.train.optimizers import Optimizer
 from roadseg.train.schedules import SCHEDULES
+from roadseg.train.time_budget import check_budget
 
 SETTINGS_FILE = 'settings.json'
 TENSORBOARD_DIR = 'tensorboard'    # inside the run directory, unless --tensorboard-dir
@@ -56,6 +57,7 @@ class RunSettings:
     devices: Optional[list] = setting(kept=False)
     precision: str = setting('fp32')
     epochs: int = setting(50)                   # on --resume: the recorded total
+    time_budget: float = setting(0.0)           # minutes; 0: none (train/time_budget.py)
     batch_size: int = setting(8)
     learning_rate: float = setting(1e-4)
     # How it trains (data/augmentation.py, schedules.py, optimizers.py, data/class_weights.py).
@@ -108,6 +110,7 @@ class RunSettings:
             raise UserError(f'--warmup-epochs must be between 0 and --epochs ({self.epochs})')
         if self.class_weights not in CLASS_WEIGHTINGS:
             raise UserError(f'--class-weights must be one of {", ".join(CLASS_WEIGHTINGS)}')
+        check_budget(self.time_budget)
         augmentation(self)
         Optimizer(self.optimizer, self.momentum, self.weight_decay)
 
