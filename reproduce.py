@@ -76,6 +76,14 @@ def table_head(name):
     return '| ' + ' | '.join(columns) + ' |\n|' + '---|' * len(columns)
 
 
+def trained_epochs(run_dir):
+    """Return the epochs the run trained: its --epochs, or fewer where its --time-budget
+    lowered them (settings.json records the count)."""
+    # Imported here: run_settings brings TensorFlow, which --help does without.
+    from roadseg.train.run_settings import read_settings
+    return read_settings(run_dir).epochs
+
+
 def main(argv=None):
     """Parse, check, train, evaluate, report."""
     args = parse_args(argv)
@@ -95,7 +103,7 @@ def main(argv=None):
     run_step('infer.py', scoring)
     with open(os.path.join(eval_dir, 'metrics.json')) as handle:
         metrics = json.load(handle)
-    epochs = recipe.train[recipe.train.index('--epochs') + 1]
+    epochs = trained_epochs(run_dir)
     print(f'[i] Recipe {args.recipe}: python main.py {" ".join(training)}')
     print(f'[i] Scored: python infer.py {" ".join(scoring)}')
     print(f'[i] Split: {recipe.split}')

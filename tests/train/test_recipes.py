@@ -58,3 +58,10 @@ def test_reproduce_refuses_a_missing_folder_and_an_existing_work_dir(tmp_path):
                         tmp_path / 'work')
     assert result.returncode == 1
     assert 'exists: give a new folder' in last_line(result.stderr)
+
+
+def test_the_row_counts_the_epochs_the_run_recorded(tmp_path):
+    """A --time-budget may lower a recipe's --epochs: the row reports what the run trained."""
+    from roadseg.train.run_settings import RunSettings, write_settings
+    write_settings(str(tmp_path), RunSettings(epochs=17, time_budget=55))
+    assert reproduce.trained_epochs(str(tmp_path)) == 17
