@@ -27,9 +27,10 @@ RECIPES = {
         split='seed 0, validation fraction 0.1: 260 training and 29 validation photos'),
     'camvid': Recipe(
         'camvid',
-        ('--vgg-init', 'scratch-bn', '--vgg-width', '0.5', '--precision', 'bf16', '--epochs',
-         '30', '--batch-size', '8', '--learning-rate', '1e-3', '--lr-schedule', 'poly',
-         '--warmup-epochs', '1', '--scale-range', '0.75,1.5', '--crop', '480x352'),
+        ('--vgg-init', 'scratch-bn', '--vgg-width', '0.25', '--precision', 'bf16', '--epochs',
+         '60', '--time-budget', '55', '--batch-size', '8', '--learning-rate', '1e-3',
+         '--lr-schedule', 'poly', '--warmup-epochs', '1', '--scale-range', '0.75,1.5',
+         '--crop', '320x320'),
         evaluate=('--split', 'test'),
         split='train/ (367 photos) for training, the 233 photos of test/ scored'),
 }
