@@ -181,13 +181,14 @@ def settings_schedule(settings, num_training):
 def fit_to_budget(budget, settings, done, num_training):
     """Lower `settings.epochs` to what `budget` still holds after `done` epochs, record it
     in settings.json and return the refitted schedule; None when the count stands."""
-    fitted = budget.epochs_that_fit(done, settings.epochs)
+    elapsed = budget.elapsed()     # one reading: the count and its line agree
+    fitted = budget.epochs_that_fit(elapsed, done, settings.epochs)
     if fitted == settings.epochs:
         return None
     settings.epochs = fitted
     settings.warmup_epochs = min(settings.warmup_epochs, fitted)
     run_settings.write_settings(settings.name, settings)
-    print(budget.describe(done, fitted), flush=True)
+    print(budget.describe(elapsed, done, fitted), flush=True)
     return settings_schedule(settings, num_training)
 
 

@@ -20,7 +20,6 @@ from roadseg.data.sources import optional
 from roadseg.model import checkpoints
 from roadseg.train.optimizers import Optimizer
 from roadseg.train.schedules import SCHEDULES
-from roadseg.train.time_budget import check_budget
 
 SETTINGS_FILE = 'settings.json'
 TENSORBOARD_DIR = 'tensorboard'    # inside the run directory, unless --tensorboard-dir
@@ -110,7 +109,9 @@ class RunSettings:
             raise UserError(f'--warmup-epochs must be between 0 and --epochs ({self.epochs})')
         if self.class_weights not in CLASS_WEIGHTINGS:
             raise UserError(f'--class-weights must be one of {", ".join(CLASS_WEIGHTINGS)}')
-        check_budget(self.time_budget)
+        if not self.time_budget >= 0:
+            raise UserError(f'--time-budget must be minutes of training, 0 or more, not '
+                            f'{self.time_budget}')
         augmentation(self)
         Optimizer(self.optimizer, self.momentum, self.weight_decay)
 

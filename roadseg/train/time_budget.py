@@ -11,8 +11,6 @@ count: a resumed run trains on to it.
 from dataclasses import dataclass
 import time
 
-from roadseg.core.errors import UserError
-
 
 def epochs_within_budget(budget_seconds, elapsed_seconds, epochs_done, planned):
     """Return the epoch count that fits: `epochs_done` plus as many more epochs as the
@@ -22,12 +20,6 @@ def epochs_within_budget(budget_seconds, elapsed_seconds, epochs_done, planned):
     pace = elapsed_seconds / epochs_done
     more = int(max(0.0, budget_seconds - elapsed_seconds) // pace) if pace > 0 else planned
     return max(epochs_done, min(planned, epochs_done + more))
-
-
-def check_budget(minutes):
-    """Raise `UserError` unless `minutes` is a usable --time-budget (0: none)."""
-    if not minutes >= 0:
-        raise UserError(f'--time-budget must be minutes of training, 0 or more, not {minutes}')
 
 
 @dataclass
@@ -42,14 +34,18 @@ class TimeBudget:
         self.started = time.monotonic()
         return self
 
-    def epochs_that_fit(self, epochs_done, planned):
-        """Return the epoch count the run should train to now (see epochs_within_budget)."""
-        return epochs_within_budget(self.minutes * 60, time.monotonic() - self.started,
-                                    epochs_done, planned)
+    def elapsed(self):
+        """Return the seconds since the clock started."""
+        return time.monotonic() - self.started
 
-    def describe(self, epochs_done, epochs):
+    def epochs_that_fit(self, elapsed, epochs_done, planned):
+        """Return the epoch count the run should train to after `elapsed` seconds (see
+        epochs_within_budget)."""
+        return epochs_within_budget(self.minutes * 60, elapsed, epochs_done, planned)
+
+    def describe(self, elapsed, epochs_done, epochs):
         """Return the `[i]` line that says what the budget made of the run."""
-        pace = (time.monotonic() - self.started) / max(epochs_done, 1)
+        pace = elapsed / max(epochs_done, 1)
         return (f'[i] Time budget {self.minutes:g} min: epochs take {pace:.0f} s here, so '
                 f'the run trains {epochs} epoch(s); the learning-rate schedule is fitted to '
                 'them')

@@ -95,6 +95,7 @@ def test_resume_keeps_the_recorded_settings_unless_given_again():
     ('keep_prob', 0.0, '--keep-prob'),
     ('learning_rate', -1.0, '--learning-rate must be positive'),
     ('vgg_width', 5.0, '--vgg-width'),
+    ('time_budget', -5.0, '--time-budget must be minutes of training, 0 or more, not -5.0'),
 ])
 def test_values_no_run_can_use_are_refused(field, value, message):
     RunSettings().check()
