@@ -83,6 +83,9 @@ def parse_args(argv=None):
         f'{DEFAULTS.keep_prob})')
     add('--valid-fraction', type=float, help='fraction of samples held out for validation, '
         f'where the source splits (default {DEFAULTS.valid_fraction})')
+    add('--train-splits', type=split_names, metavar='NAME,...', help="train on these of the "
+        "data source's own splits, where it has named ones (CamVid: train,val adds val/ to "
+        "train/; default: the source's training split)")
     add('--tensorboard-dir', help='TensorBoard event directory (default '
         f'<name>/{run_settings.TENSORBOARD_DIR})')
     add('--checkpoint-interval', type=int, help='epochs between checkpoints; one is also '
@@ -103,6 +106,11 @@ def parse_args(argv=None):
     run.add_argument('--force', action='store_true', help='start the run over, deleting its '
                      'checkpoints and events')
     return parser.parse_args(argv)
+
+
+def split_names(text):
+    """Return the split names of a comma-separated list."""
+    return [name.strip() for name in text.split(',') if name.strip()]
 
 
 def settings_flags(args):
@@ -195,7 +203,9 @@ def resolve_run(args):
     settings.devices = devices.choose_devices(settings.devices)
     settings.precision = precision.resolve(settings.precision)
     source = sources.load_source_data(settings.data_source, settings.data_dir,
-                                      settings.valid_fraction, settings.seed)
+                                      settings.valid_fraction, settings.seed,
+                                      train_splits=settings.train_splits)
+    sources.warn_if_trained_on(source, settings.train_splits)
     settings = run_settings.with_source(settings, source)
     if recorded and recorded.num_classes != settings.num_classes:
         raise UserError(f'{name} was trained for {recorded.num_classes} classes, '

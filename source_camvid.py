@@ -11,8 +11,9 @@ check_data_source.py reports ids above 11, which the published files do not hold
 The `train.txt`, `val.txt` and `test.txt` lists that come with the files hold paths of
 another machine; photos and labels are paired by file name instead.
 
-The split comes from the folders: training reads train/, validation val/, and
-`infer.py --evaluate --split test` scores test/ as the papers report it.
+The split comes from the folders: training reads train/ (`main.py --train-splits train,val`
+adds val/, as many papers train), validation val/, and `infer.py --evaluate --split test`
+scores test/ as the papers report it.
 """
 import os
 
@@ -34,7 +35,8 @@ SPLITS = ('train', 'val', 'test')
 
 
 class CamVid(utils.ImageLabelSource):
-    """CamVid's 11 classes; training from train/, validation from val/ (or test/)."""
+    """CamVid's 11 classes; training from train/ (or more folders), validation from val/
+    (or test/)."""
 
     image_size = (480, 352)    # the photos' width; 360 rows to 352, a multiple of 32
     num_classes = len(CLASS_NAMES)
@@ -47,6 +49,7 @@ class CamVid(utils.ImageLabelSource):
     def __init__(self):
         super().__init__()
         self.evaluation_split = 'val'   # infer.py --split test scores test/ instead
+        self.train_splits = ('train',)  # main.py --train-splits train,val adds val/
         self.class_of_id = np.full(256, -1, np.int32)
         self.class_of_id[:self.num_classes] = np.arange(self.num_classes)
 
@@ -69,16 +72,18 @@ class CamVid(utils.ImageLabelSource):
         return {int(i): int(c) for i, c in zip(ids, counts) if i > VOID_ID}
 
     def find_samples(self, data_dir, valid_fraction):
-        """Training pairs from train/, validation pairs from the evaluation split's folder."""
+        """Training pairs from the training splits' folders, validation pairs from the
+        evaluation split's folder."""
         utils.require_directory(data_dir, 'CamVid', LAYOUT_HINT)
-        if self.evaluation_split not in self.evaluation_splits:
-            raise utils.UserError(f'CamVid has no {self.evaluation_split!r} split to score: '
-                                  f'use one of {", ".join(self.evaluation_splits)}')
+        for split in (self.evaluation_split, *self.train_splits):
+            if split not in SPLITS:
+                raise utils.UserError(f'CamVid has no {split!r} split: use {", ".join(SPLITS)}')
         pairs = {split: split_pairs(data_dir, split)
-                 for split in ('train', self.evaluation_split)}
+                 for split in {*self.train_splits, self.evaluation_split}}
         if not any(pairs.values()):
             raise utils.UserError(f'no CamVid photos in {data_dir}; {LAYOUT_HINT}')
-        return pairs['train'], pairs[self.evaluation_split]
+        training = sorted(pair for split in self.train_splits for pair in pairs[split])
+        return training, pairs[self.evaluation_split]
 
 
 def split_pairs(data_dir, split):

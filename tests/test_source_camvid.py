@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import source_camvid
+from roadseg.core.errors import UserError
+from roadseg.data import sources
 from scripts import last_line, run_script
 
 WIDTH, HEIGHT = 480, 360
@@ -81,6 +83,29 @@ def test_the_split_comes_from_the_folders_and_the_lists_are_ignored(tmp_path):
     test.load_data(data_dir, 0.1)
     assert [os.path.basename(p) for p, _ in test.valid_files] == ['test_0000.png',
                                                                   'test_0001.png']
+
+
+def test_train_splits_add_folders_to_training_and_unknown_ones_are_refused(tmp_path):
+    data_dir = write_camvid(tmp_path)
+    source = source_camvid.get_source()
+    assert source.train_splits == ('train',)
+    sources.choose_train_splits(source, 'camvid', ['train', 'val', 'train'])
+    assert source.train_splits == ('train', 'val')
+    source.load_data(data_dir, 0.1)
+    assert sorted(os.path.basename(p) for p, _ in source.train_files) == [
+        'train_0000.png', 'train_0001.png', 'train_0002.png', 'val_0000.png', 'val_0001.png']
+    for image, label in source.train_files:                # each photo with its own label
+        folder = os.path.basename(os.path.dirname(image))
+        assert label == os.path.join(data_dir, f'{folder}annot', os.path.basename(image))
+    valid_names = [os.path.basename(p) for p, _ in source.valid_files]
+    assert valid_names == ['val_0000.png', 'val_0001.png'] and source.num_training == 5
+    with pytest.raises(UserError, match="data source 'camvid' has no split trainval to train "
+                                        'on: use some of train, val, test'):
+        sources.choose_train_splits(source_camvid.get_source(), 'camvid', ['trainval'])
+    with pytest.raises(UserError, match="data source 'synthetic' has no named splits to "
+                                        'train on: leave out --train-splits'):
+        sources.choose_train_splits(sources.load_data_source('synthetic'), 'synthetic',
+                                    ['train'])
 
 
 @pytest.mark.parametrize('bad_id', [12, 255])
@@ -165,13 +190,23 @@ def test_split_is_refused_for_a_source_without_splits(tmp_path, trained_run):
                                         'validation split)')
 
 
-def test_an_unknown_split_is_one_line(tmp_path):
+def test_a_run_on_train_and_val_says_val_is_not_held_out_and_unknown_splits_are_refused(
+        tmp_path):
     data_dir = write_camvid(tmp_path / 'camvid', {'train': 2, 'val': 1, 'test': 1})
     run_dir = tmp_path / 'run'
     trained = run_script('main.py', '--data-source', 'camvid', '--data-dir', data_dir,
                          '--name', run_dir, '--vgg-init', 'scratch', '--vgg-width', '0.0625',
-                         '--epochs', '1', '--batch-size', '2')
+                         '--epochs', '1', '--batch-size', '2', '--train-splits', 'train,val')
     assert trained.returncode == 0, trained.stderr[-2000:]
+    assert '[i] 3 training, 1 validation samples, 11 classes' in trained.stdout
+    not_held_out = ('[!] the val split scored here is one the run trains on (--train-splits '
+                    'train,val): its scores are not of unseen photos')
+    assert not_held_out in trained.stderr.splitlines()
+    with open(run_dir / 'settings.json') as handle:
+        assert json.load(handle)['train_splits'] == ['train', 'val']
+    scored = run_script('infer.py', '--name', run_dir, '--evaluate')
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert not_held_out in scored.stderr.splitlines()
     result = run_script('infer.py', '--name', run_dir, '--evaluate', '--split', 'train')
     assert result.returncode == 1
     assert last_line(result.stderr) == ("[!] data source 'camvid' has no split 'train': use "

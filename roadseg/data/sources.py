@@ -39,6 +39,9 @@ OPTIONAL = {
                               # (infer.py --split), e.g. ('val', 'test')
     'evaluation_split': None,   # set to one of them before load_data: the validation pairs
                               # then come from that split
+    'train_splits': None,     # the data's own splits the training pairs come from, e.g.
+                              # ('train',); main.py --train-splits sets it before load_data
+                              # to names from it and `evaluation_splits`
     'invalid_label_values': None,  # invalid_label_values(label path) -> {value: pixels}
                               # that the source reads as don't care but no valid file holds;
                               # check_data_source.py reports them
@@ -122,12 +125,13 @@ def load_data_source(name):
 
 
 def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=False,
-                     for_training=True, split=None):
+                     for_training=True, split=None, train_splits=None):
     """Return data source `name` with its data loaded from `data_dir` and checked.
 
     The source's optional `seed` (split, shuffles, flips) is set first, and with
     `validation_only` its optional `validation_only`: every sample is for scoring; `split`
-    picks one of the source's `evaluation_splits` as its validation pairs. Without
+    picks one of the source's `evaluation_splits` as its validation pairs, `train_splits`
+    the splits its training pairs come from (see choose_train_splits). Without
     `for_training`, a folder with no training samples is fine (one to score). A
     bare-contract source's OSError (a missing folder, say) becomes one `UserError` line.
     """
@@ -137,6 +141,8 @@ def load_source_data(name, data_dir, valid_fraction, seed=0, validation_only=Fal
         set_optional(source, 'validation_only', True)
     if split is not None:
         choose_split(source, name, split)
+    if train_splits is not None:
+        choose_train_splits(source, name, train_splits)
     try:
         source.load_data(data_dir, valid_fraction)
     except UserError:
@@ -159,6 +165,32 @@ def choose_split(source, name, split):
         raise UserError(f'data source {name!r} has no split {split!r}: use one of '
                         f'{", ".join(splits)}')
     set_optional(source, 'evaluation_split', split)
+
+
+def choose_train_splits(source, name, splits):
+    """Make the source's training pairs come from its splits `splits` (names from its
+    `train_splits` and `evaluation_splits`, each once); `UserError` when it has no named
+    splits to train on or lacks one of them."""
+    default = optional(source, 'train_splits')
+    if not default:
+        raise UserError(f'data source {name!r} has no named splits to train on: leave out '
+                        '--train-splits (it trains on its own training split)')
+    known = list(dict.fromkeys(list(default) + list(optional(source, 'evaluation_splits') or ())))
+    unknown = [split for split in splits if split not in known]
+    if unknown:
+        raise UserError(f'data source {name!r} has no split {", ".join(unknown)} to train '
+                        f'on: use some of {", ".join(known)}')
+    set_optional(source, 'train_splits', tuple(dict.fromkeys(splits)))
+
+
+def warn_if_trained_on(source, train_splits):
+    """Print one [!] line when the source's validation pairs come from one of the splits
+    `train_splits` a run trained on: their scores are then not of unseen photos."""
+    scored = optional(source, 'evaluation_split')
+    if scored and scored in (train_splits or ()):
+        print(f'[!] the {scored} split scored here is one the run trains on '
+              f'(--train-splits {",".join(train_splits)}): its scores are not of unseen '
+              'photos', file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -74,6 +74,8 @@ def load_validation_source(settings, options=None):
                         f'for {settings.num_classes}')
     if not source.num_validation:
         raise UserError(f'{name} has no validation samples in {directory} to evaluate')
+    if name == settings.data_source and not options.all_samples:
+        sources.warn_if_trained_on(source, settings.train_splits)
     return source
 
 

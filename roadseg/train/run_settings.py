@@ -68,6 +68,7 @@ class RunSettings:
     class_weights: str = setting('none')        # none or balanced
     keep_prob: float = setting(0.5)
     valid_fraction: float = setting(0.1)
+    train_splits: Optional[list] = setting()    # the data's own splits; None: the source's
     checkpoint_interval: int = setting(10)
     seed: int = setting(0)
     scale_range: Optional[list] = setting()     # [min, max] relative to image_size
@@ -109,6 +110,8 @@ class RunSettings:
             raise UserError(f'--warmup-epochs must be between 0 and --epochs ({self.epochs})')
         if self.class_weights not in CLASS_WEIGHTINGS:
             raise UserError(f'--class-weights must be one of {", ".join(CLASS_WEIGHTINGS)}')
+        if self.train_splits is not None and not self.train_splits:
+            raise UserError('--train-splits names no split: give names such as train,val')
         if not self.time_budget >= 0:
             raise UserError(f'--time-budget must be minutes of training, 0 or more, not '
                             f'{self.time_budget}')

@@ -96,6 +96,7 @@ def test_resume_keeps_the_recorded_settings_unless_given_again():
     ('learning_rate', -1.0, '--learning-rate must be positive'),
     ('vgg_width', 5.0, '--vgg-width'),
     ('time_budget', -5.0, '--time-budget must be minutes of training, 0 or more, not -5.0'),
+    ('train_splits', [], '--train-splits names no split'),
 ])
 def test_values_no_run_can_use_are_refused(field, value, message):
     RunSettings().check()
