@@ -27,8 +27,6 @@ from scripts import run_script
 
 RUN_EXPORTED = os.path.join(ROOT, 'tests', 'programs', 'run_exported.py')
 LEGACY_RUNS = os.path.join(ROOT, 'tests', 'legacy', 'runs_6d7777b')
-COMBINATIONS = [('onnx', 'none'), ('onnx', 'int8'), ('tflite', 'none'), ('tflite', 'float16'),
-                ('tflite', 'int8')]
 CALIBRATION_IMAGES = 24
 # The photos the exports paint: scenes of the data set at the run's size (64x32), enlarged
 # and shrunk, so that the resizing on both sides of the network is compared as well.
@@ -61,17 +59,29 @@ def painted(learned_run, tmp_path_factory):
             for path in paths}
 
 
+class Exports(dict):
+    """{(format, quantisation): model path} of a run, each exported on first use: the
+    tests of this module are spread over the xdist workers, and each worker exports only
+    the models its own tests need (five conversions take minutes on a slow CPU)."""
+
+    def __init__(self, checkpoint, settings, base):
+        super().__init__()
+        self.checkpoint, self.settings, self.base = checkpoint, settings, base
+
+    def __missing__(self, key):
+        kind, quantize = key
+        self[key] = formats.export_model(self.checkpoint, self.settings,
+                                         str(self.base / f'{kind}-{quantize}'), kind, quantize,
+                                         calibration_images=CALIBRATION_IMAGES)
+        return self[key]
+
+
 @pytest.fixture(scope='module')
 def exports(learned_run, tmp_path_factory):
-    """{(format, quantisation): model path} of the learned run, exported in this process."""
+    """The learned run's Exports, made in this process."""
     run_dir, _ = learned_run
-    base = tmp_path_factory.mktemp('exports')
-    settings = run_settings.read_settings(run_dir)
-    checkpoint = checkpoints.select_checkpoint(run_dir)
-    return {(kind, quantize): formats.export_model(
-        checkpoint, settings, str(base / f'{kind}-{quantize}'), kind, quantize,
-        calibration_images=CALIBRATION_IMAGES)
-        for kind, quantize in COMBINATIONS}
+    return Exports(checkpoints.select_checkpoint(run_dir), run_settings.read_settings(run_dir),
+                   tmp_path_factory.mktemp('exports'))
 
 
 def run_exported(model_path, runtime, photos):
