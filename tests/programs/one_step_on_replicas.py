@@ -36,9 +36,9 @@ for replicas in (1, 2):
         with strategy.scope():
             if initial is None:
                 initial = session.run(variables)
-            else:
-                for variable, value in zip(variables, initial):
-                    session.run(variable.assign(value))
+            else:   # one run: each run after a graph change re-sends the whole graph
+                session.run([variable.assign(value)
+                             for variable, value in zip(variables, initial)])
         feed = {trainer.images: images, trainer.labels: labels, trainer.keep_prob: 1.0}
         if trainer.training is not None:
             feed[trainer.training] = True
