@@ -75,9 +75,13 @@ class CamVid(utils.ImageLabelSource):
         """Training pairs from the training splits' folders, validation pairs from the
         evaluation split's folder."""
         utils.require_directory(data_dir, 'CamVid', LAYOUT_HINT)
-        for split in (self.evaluation_split, *self.train_splits):
+        if self.evaluation_split not in self.evaluation_splits:
+            raise utils.UserError(f'CamVid has no {self.evaluation_split!r} split to score: '
+                                  f'use one of {", ".join(self.evaluation_splits)}')
+        for split in self.train_splits:
             if split not in SPLITS:
-                raise utils.UserError(f'CamVid has no {split!r} split: use {", ".join(SPLITS)}')
+                raise utils.UserError(f'CamVid has no {split!r} split to train on: use some '
+                                      f'of {", ".join(SPLITS)}')
         pairs = {split: split_pairs(data_dir, split)
                  for split in {*self.train_splits, self.evaluation_split}}
         if not any(pairs.values()):

@@ -102,6 +102,14 @@ def test_train_splits_add_folders_to_training_and_unknown_ones_are_refused(tmp_p
     with pytest.raises(UserError, match="data source 'camvid' has no split trainval to train "
                                         'on: use some of train, val, test'):
         sources.choose_train_splits(source_camvid.get_source(), 'camvid', ['trainval'])
+    direct = source_camvid.get_source()                    # set without the scripts' check
+    direct.train_splits = ('trainval',)
+    with pytest.raises(UserError, match="CamVid has no 'trainval' split to train on"):
+        direct.load_data(data_dir, 0.1)
+    direct.train_splits, direct.evaluation_split = ('train',), 'train'
+    with pytest.raises(UserError, match="CamVid has no 'train' split to score: use one of "
+                                        'val, test'):
+        direct.load_data(data_dir, 0.1)
     with pytest.raises(UserError, match="data source 'synthetic' has no named splits to "
                                         'train on: leave out --train-splits'):
         sources.choose_train_splits(sources.load_data_source('synthetic'), 'synthetic',
